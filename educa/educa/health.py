@@ -1,0 +1,81 @@
+"""Liveness and readiness probes.
+
+``/healthz`` says the process answers and touches nothing else. ``/readyz``
+checks the database, the cache and the channel layer and answers 503 naming
+the ones that fail. Both are answered here, before host validation and the
+HTTPS redirect, so container healthchecks can call them over plain HTTP on
+any address.
+"""
+
+import logging
+import uuid
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.core.cache import cache
+from django.db import connection
+from django.http import JsonResponse
+
+logger = logging.getLogger(__name__)
+
+
+def check_database():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+
+
+def check_cache():
+    key = f"readyz:{uuid.uuid4().hex}"
+    cache.set(key, "ok", timeout=5)
+    if cache.get(key) != "ok":
+        raise RuntimeError("value written was not read back")
+    cache.delete(key)
+
+
+def check_channel_layer():
+    layer = get_channel_layer()
+    if layer is None:
+        raise RuntimeError("no channel layer configured")
+
+    async def round_trip():
+        channel = await layer.new_channel()
+        await layer.send(channel, {"type": "readyz.ping"})
+        message = await layer.receive(channel)
+        if message.get("type") != "readyz.ping":
+            raise RuntimeError("message sent was not received")
+
+    async_to_sync(round_trip)()
+
+
+CHECKS = {"database": check_database, "cache": check_cache, "channel_layer": check_channel_layer}
+
+
+def readiness():
+    """Run every check; return a dict of name -> "ok" or the error text."""
+    results = {}
+    for name, check in CHECKS.items():
+        try:
+            check()
+            results[name] = "ok"
+        except Exception as exc:  # a probe reports failures, it never raises
+            logger.warning("readiness check %s failed: %s", name, exc)
+            results[name] = f"error: {exc.__class__.__name__}: {exc}"
+    return results
+
+
+class HealthCheckMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path == "/healthz":
+            return JsonResponse({"status": "ok"})
+        if request.path == "/readyz":
+            results = readiness()
+            failing = [name for name, result in results.items() if result != "ok"]
+            body = {"status": "ok" if not failing else "unavailable", "checks": results}
+            if failing:
+                body["failing"] = failing
+            return JsonResponse(body, status=503 if failing else 200)
+        return self.get_response(request)

@@ -1,0 +1,144 @@
+"""Settings common to every environment.
+
+Nothing here needs a running service: the environment-specific modules add
+PostgreSQL and Redis (prod) or their in-process stand-ins (local, test).
+"""
+
+from pathlib import Path
+
+from django.urls import reverse_lazy
+
+from .env import config
+
+# educa/ (the folder holding manage.py)
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+DEBUG = False
+ALLOWED_HOSTS = []
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.sitemaps",
+    "rest_framework",
+    "channels",
+    "courses",
+    "students",
+    "chat",
+]
+
+MIDDLEWARE = [
+    # Answers /healthz and /readyz before host validation, so probes from the
+    # container runtime need no entry in ALLOWED_HOSTS.
+    "educa.health.HealthCheckMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "courses.middleware.SubdomainCourseMiddleware",
+]
+
+ROOT_URLCONF = "educa.urls"
+WSGI_APPLICATION = "educa.wsgi.application"
+ASGI_APPLICATION = "educa.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = config("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(config("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(config("MEDIA_ROOT", default=str(BASE_DIR / "media")))
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LOGIN_URL = reverse_lazy("login")
+LOGIN_REDIRECT_URL = reverse_lazy("student_course_list")
+LOGOUT_REDIRECT_URL = reverse_lazy("course_list")
+
+# The admin lives at a configurable path so it is not where scanners look.
+ADMIN_URL = config("ADMIN_URL", default="admin/")
+
+# Subdomain redirects: <course-slug>.<SITE_DOMAIN> goes to that course.
+SITE_DOMAIN = config("SITE_DOMAIN", default="localhost")
+
+# One limit for every upload; NGINX's client_max_body_size is set from the same
+# variable so a too-large body is refused before it reaches Django.
+UPLOAD_MAX_MB = config("UPLOAD_MAX_MB", default=10, cast=int)
+UPLOAD_MAX_BYTES = UPLOAD_MAX_MB * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES
+FILE_UPLOAD_PERMISSIONS = 0o640
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750
+
+# Course files are served only after a permission check. With a prefix set,
+# Django answers with X-Accel-Redirect and NGINX sends the bytes from an
+# internal location; without one, Django streams the file itself.
+PROTECTED_MEDIA_ACCEL_PREFIX = None
+
+# Chat: the longest message accepted and how many are shown on opening a room.
+CHAT_MESSAGE_MAX_LENGTH = config("CHAT_MESSAGE_MAX_LENGTH", default=2000, cast=int)
+CHAT_HISTORY_LENGTH = config("CHAT_HISTORY_LENGTH", default=50, cast=int)
+
+CACHE_TTL = config("CACHE_TTL", default=900, cast=int)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.BasicAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 20,
+}
+
+EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = config("DEFAULT_FROM_EMAIL", default="educa <noreply@localhost>")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "{asctime} {levelname} {name}: {message}", "style": "{"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+    },
+    "root": {"handlers": ["console"], "level": config("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+    },
+}
+

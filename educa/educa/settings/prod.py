@@ -1,0 +1,109 @@
+"""Production: the Docker Compose stack (NGINX, uWSGI, Daphne, PostgreSQL, Redis).
+
+Everything comes from the environment. A required variable that is missing
+stops start-up with one line naming it; nothing falls back to an insecure
+default.
+"""
+
+from .base import *  # noqa: F403
+from .env import Csv, config, redis_connection_kwargs, redis_url, required, secret
+
+DEBUG = False
+SECRET_KEY = required("SECRET_KEY")
+ALLOWED_HOSTS = required("ALLOWED_HOSTS", cast=Csv())
+SITE_DOMAIN = required("SITE_DOMAIN")
+CSRF_TRUSTED_ORIGINS = config(
+    "CSRF_TRUSTED_ORIGINS",
+    default=",".join(f"https://{host.lstrip('.')}" for host in ALLOWED_HOSTS if host != "*"),
+    cast=Csv(),
+)
+ADMINS = [("educa admin", address) for address in config("ADMIN_EMAILS", default="", cast=Csv())]
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": required("POSTGRES_DB"),
+        "USER": required("POSTGRES_USER"),
+        "PASSWORD": required("POSTGRES_PASSWORD"),
+        "HOST": config("POSTGRES_HOST", default="db"),
+        "PORT": config("POSTGRES_PORT", default=5432, cast=int),
+        # Keep connections between requests, but check them first so a
+        # restarted database costs one error at most, not a stream of them.
+        "CONN_MAX_AGE": config("POSTGRES_CONN_MAX_AGE", default=60, cast=int),
+        "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": {"connect_timeout": config("POSTGRES_CONNECT_TIMEOUT", default=5, cast=int)},
+    }
+}
+
+# Redis: one server, separate databases for the cache and the channel layer.
+# Both get the same TLS options, so rediss:// with a private CA works for both.
+_REDIS_BASE = required("REDIS_URL")
+_REDIS_PASSWORD = secret("REDIS_PASSWORD")
+_REDIS_OPTIONS = {
+    "cert_reqs": config("REDIS_SSL_CERT_REQS", default="required"),
+    "ca_certs": config("REDIS_SSL_CA_CERTS", default=None),
+    "timeout": config("REDIS_TIMEOUT", default=5.0, cast=float),
+}
+REDIS_CACHE_URL = redis_url(_REDIS_BASE, config("REDIS_CACHE_DB", default=0, cast=int), _REDIS_PASSWORD)
+REDIS_CHANNEL_LAYER_URL = redis_url(
+    _REDIS_BASE, config("REDIS_CHANNEL_LAYER_DB", default=1, cast=int), _REDIS_PASSWORD
+)
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_CACHE_URL,
+        "KEY_PREFIX": "educa",
+        "OPTIONS": redis_connection_kwargs(REDIS_CACHE_URL, **_REDIS_OPTIONS),
+    }
+}
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            "hosts": [
+                {
+                    "address": REDIS_CHANNEL_LAYER_URL,
+                    **redis_connection_kwargs(REDIS_CHANNEL_LAYER_URL, **_REDIS_OPTIONS),
+                }
+            ],
+            "capacity": config("CHANNEL_LAYER_CAPACITY", default=200, cast=int),
+            "expiry": 30,
+        },
+    }
+}
+
+# Sessions in the database: a Redis restart must not log everybody out.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Hashed names let NGINX serve static files with a one-year cache.
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},
+}
+
+# Course files go out through NGINX's internal location after Django says yes.
+PROTECTED_MEDIA_ACCEL_PREFIX = config("PROTECTED_MEDIA_ACCEL_PREFIX", default="/protected-media/")
+
+# NGINX terminates TLS and tells us so.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+USE_X_FORWARDED_HOST = False
+SECURE_SSL_REDIRECT = config("SECURE_SSL_REDIRECT", default=True, cast=bool)
+SECURE_HSTS_SECONDS = config("SECURE_HSTS_SECONDS", default=31536000, cast=int)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = config("SECURE_HSTS_PRELOAD", default=False, cast=bool)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+
+EMAIL_BACKEND = config("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = config("EMAIL_HOST", default="localhost")
+EMAIL_PORT = config("EMAIL_PORT", default=25, cast=int)
+EMAIL_HOST_USER = config("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = secret("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = config("EMAIL_USE_TLS", default=False, cast=bool)
+SERVER_EMAIL = DEFAULT_FROM_EMAIL  # noqa: F405
