@@ -7,12 +7,8 @@ class Message(models.Model):
 
     # Deleting a user or a course takes their messages with them; chat
     # history must never block a delete.
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, related_name="chat_messages", on_delete=models.CASCADE
-    )
-    course = models.ForeignKey(
-        "courses.Course", related_name="chat_messages", on_delete=models.CASCADE
-    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, related_name="chat_messages", on_delete=models.CASCADE)
+    course = models.ForeignKey("courses.Course", related_name="chat_messages", on_delete=models.CASCADE)
     content = models.TextField()
     sent_on = models.DateTimeField(auto_now_add=True, db_index=True)
 

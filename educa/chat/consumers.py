@@ -1,0 +1,126 @@
+"""The WebSocket side of the course chat.
+
+Protocol (text frames, JSON):
+
+- client → server: ``{"message": "<text>"}``
+- server → client: ``{"id": 1, "user": "ana", "message": "<text>", "datetime": "<ISO 8601>"}``
+  for every message of the room (the sender's own included), or
+  ``{"error": "<reason>"}`` for a frame that was refused; the connection stays open.
+
+Message text is plain text end to end: the server never builds HTML from it
+and the page inserts it with ``textContent``.
+"""
+
+import json
+import logging
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.db import DatabaseError
+
+from .models import Message
+from .permissions import chat_course_for
+
+logger = logging.getLogger(__name__)
+
+# Close code for frames far beyond any legitimate message (RFC 6455 "message too big").
+CLOSE_TOO_BIG = 1009
+
+
+def group_name(course_id):
+    return f"chat_{course_id}"
+
+
+def frame_size_limit():
+    """The largest frame worth parsing.
+
+    JSON may escape a character into six (``\\u0000``), so a message at the
+    length limit fits well inside this; anything larger did not come from our
+    page and the connection is closed rather than the frame parsed.
+    """
+    return 6 * settings.CHAT_MESSAGE_MAX_LENGTH + 1024
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    """One connection to a course's chat room."""
+
+    course = None
+    group = None
+
+    async def connect(self):
+        self.user = self.scope.get("user")
+        course_id = self.scope["url_route"]["kwargs"]["course_id"]
+        self.course = await database_sync_to_async(chat_course_for)(self.user, course_id)
+        if self.course is None:
+            # Before accept() this refuses the handshake (HTTP 403): anonymous
+            # users, outsiders and unknown courses all look the same.
+            await self.close()
+            return
+        self.group = group_name(self.course.pk)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code):
+        if self.group is not None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if text_data is None:
+            await self.send_error("Only text frames are accepted.")
+            return
+        if len(text_data) > frame_size_limit():
+            await self.close(code=CLOSE_TOO_BIG)
+            return
+        text = self.parse_message(text_data)
+        if text is None:
+            await self.send_error('Send JSON of the form {"message": "<text>"}.')
+            return
+        text = text.strip()
+        if not text:
+            return
+        if len(text) > settings.CHAT_MESSAGE_MAX_LENGTH:
+            await self.send_error(f"Messages are limited to {settings.CHAT_MESSAGE_MAX_LENGTH} characters.")
+            return
+        try:
+            message = await self.save_message(text)
+        except DatabaseError:
+            logger.exception("could not save a chat message in course %s", self.course.pk)
+            await self.send_error("The message could not be sent; please try again.")
+            return
+        # Only a stored message is broadcast, so what people saw is what the
+        # history will show when the page is reloaded.
+        await self.channel_layer.group_send(
+            self.group,
+            {
+                "type": "chat.message",
+                "id": message.pk,
+                "user": self.user.get_username(),
+                "message": message.content,
+                "datetime": message.sent_on.isoformat(),
+            },
+        )
+
+    @staticmethod
+    def parse_message(text_data):
+        """The text of a ``{"message": "<text>"}`` frame, or None for any other shape."""
+        try:
+            payload = json.loads(text_data)
+        except ValueError:
+            return None
+        if not isinstance(payload, dict):
+            return None
+        text = payload.get("message")
+        return text if isinstance(text, str) else None
+
+    @database_sync_to_async
+    def save_message(self, text):
+        return Message.objects.create(user=self.user, course=self.course, content=text)
+
+    async def chat_message(self, event):
+        """A message broadcast to the room: pass it on to this client."""
+        payload = {key: event[key] for key in ("id", "user", "message", "datetime")}
+        await self.send(text_data=json.dumps(payload))
+
+    async def send_error(self, reason):
+        await self.send(text_data=json.dumps({"error": reason}))
