@@ -35,4 +35,5 @@ class CourseEnrollForm(forms.Form):
     business, so a malformed id is a 400 and an unknown one a 404.
     """
 
-    course_id = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    # The upper bound is the largest primary key the database can hold.
+    course_id = forms.IntegerField(min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput)

@@ -1,0 +1,48 @@
+"""Fixtures shared by every test layer."""
+
+import pytest
+
+# --- Courses, enrolment and chat -------------------------------------------
+
+TEST_PASSWORD = "pw"
+
+
+@pytest.fixture
+def make_user(django_user_model):
+    """Create a user; ``make_user("ana")`` gets the e-mail ana@example.com and TEST_PASSWORD."""
+
+    def make(username, email=None, password=TEST_PASSWORD, **fields):
+        if email is None:
+            email = f"{username}@example.com"
+        return django_user_model.objects.create_user(username, email=email, password=password, **fields)
+
+    return make
+
+
+@pytest.fixture
+def make_course(make_user):
+    """Create a course owned by ``owner`` (a new instructor by default).
+
+    ``modules`` is a list of module titles; each module gets one Text content
+    reading "<module title> text".
+    """
+    from courses.models import Content, Course, Module, Subject, Text
+
+    def make(title="Python basics", owner=None, modules=(), students=()):
+        from django.utils.text import slugify
+
+        owner = owner or make_user(f"teacher-{slugify(title)}")
+        subject, _ = Subject.objects.get_or_create(slug="programming", defaults={"title": "Programming"})
+        course = Course.objects.create(
+            owner=owner, subject=subject, title=title, slug=slugify(title), overview=f"About {title}."
+        )
+        for module_title in modules:
+            module = Module.objects.create(course=course, title=module_title)
+            text = Text.objects.create(
+                owner=owner, title=f"{module_title} notes", content=f"{module_title} text"
+            )
+            Content.objects.create(module=module, item=text)
+        course.students.add(*students)
+        return course
+
+    return make
