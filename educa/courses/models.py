@@ -6,6 +6,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from .fields import OrderField
+from .validators import validate_file_extension, validate_upload_size
 
 
 class Subject(models.Model):
@@ -28,9 +29,7 @@ class Course(models.Model):
     slug = models.SlugField(max_length=200, unique=True)
     overview = models.TextField()
     created = models.DateTimeField(auto_now_add=True)
-    students = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, related_name="courses_joined", blank=True
-    )
+    students = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="courses_joined", blank=True)
 
     class Meta:
         ordering = ["-created"]
@@ -71,6 +70,9 @@ class Content(models.Model):
     class Meta:
         ordering = ["order"]
 
+    def __str__(self):
+        return f"{self.content_type.model} {self.object_id} in module {self.module_id}"
+
 
 class ItemBase(models.Model):
     owner = models.ForeignKey(
@@ -95,11 +97,12 @@ class Text(ItemBase):
 
 
 class File(ItemBase):
-    file = models.FileField(upload_to="files")
+    file = models.FileField(upload_to="files", validators=[validate_file_extension, validate_upload_size])
 
 
 class Image(ItemBase):
-    file = models.ImageField(upload_to="images")
+    # ImageField opens the upload with Pillow, so a renamed non-image is refused.
+    file = models.ImageField(upload_to="images", validators=[validate_upload_size])
 
 
 class Video(ItemBase):

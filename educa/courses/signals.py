@@ -1,0 +1,100 @@
+"""Cache invalidation: whatever an instructor edits is visible on the next request.
+
+Cached pages are keyed by version numbers (see ``courses.cache``). Every write
+that changes what a course shows bumps that course's version, and with it the
+catalogue's.
+
+The bump happens twice: at once, so the request that made the change sees it,
+and again when the transaction commits, so a reader that cached the old rows
+between the first bump and the commit is not believed either.
+"""
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
+from django.dispatch import receiver
+
+from .cache import invalidate_catalogue, invalidate_course
+from .models import Content, Course, File, Image, Module, Subject, Text, Video
+
+ITEM_MODELS = (Text, Video, Image, File)
+
+
+def _forget_courses(course_ids):
+    course_ids = {course_id for course_id in course_ids if course_id is not None}
+
+    def bump():
+        for course_id in course_ids:
+            invalidate_course(course_id)
+
+    bump()
+    transaction.on_commit(bump)
+
+
+def _forget_catalogue():
+    invalidate_catalogue()
+    transaction.on_commit(invalidate_catalogue)
+
+
+def courses_of_item(item):
+    """Ids of the courses whose contents point at ``item`` (a Text, Video, ...)."""
+    content_type = ContentType.objects.get_for_model(item)
+    return set(
+        Content.objects.filter(content_type=content_type, object_id=item.pk).values_list(
+            "module__course_id", flat=True
+        )
+    )
+
+
+@receiver([post_save, post_delete], sender=Subject)
+def subject_changed(sender, instance, **kwargs):
+    _forget_catalogue()
+
+
+@receiver([post_save, post_delete], sender=Course)
+def course_changed(sender, instance, **kwargs):
+    _forget_courses([instance.pk])
+
+
+@receiver([post_save, post_delete], sender=Module)
+def module_changed(sender, instance, **kwargs):
+    _forget_courses([instance.course_id])
+
+
+@receiver(post_save, sender=Content)
+def content_saved(sender, instance, **kwargs):
+    _forget_courses([instance.module.course_id])
+
+
+@receiver(pre_delete, sender=Content)
+def content_deleted(sender, instance, **kwargs):
+    # Before the delete, so the module (possibly deleted in the same cascade)
+    # can still be looked up.
+    course_id = Module.objects.filter(pk=instance.module_id).values_list("course_id", flat=True).first()
+    _forget_courses([course_id])
+
+
+def item_changed(sender, instance, **kwargs):
+    _forget_courses(courses_of_item(instance))
+
+
+for _item_model in ITEM_MODELS:
+    post_save.connect(item_changed, sender=_item_model, dispatch_uid=f"courses-item-saved-{_item_model}")
+    pre_delete.connect(item_changed, sender=_item_model, dispatch_uid=f"courses-item-deleted-{_item_model}")
+
+
+@receiver(m2m_changed, sender=Course.students.through)
+def enrolment_changed(sender, instance, action, reverse, pk_set, **kwargs):
+    """Enrolment counts are part of the catalogue and the course pages."""
+    if reverse and action == "pre_clear":
+        # A user leaves every course at once; pk_set is not given for clears.
+        instance._educa_courses_left = list(instance.courses_joined.values_list("pk", flat=True))
+        return
+    if action not in ("post_add", "post_remove", "post_clear"):
+        return
+    if not reverse:
+        _forget_courses([instance.pk])
+    elif action == "post_clear":
+        _forget_courses(getattr(instance, "_educa_courses_left", []))
+    else:
+        _forget_courses(pk_set or [])
