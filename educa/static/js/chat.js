@@ -2,9 +2,9 @@
  * Course chat client.
  *
  * Message text is user input: it only ever reaches the page through
- * textContent, never innerHTML. The socket reconnects on its own after a drop
- * (exponential backoff, capped); messages written meanwhile are queued and sent
- * once the connection is back.
+ * textContent, so it is shown as text and never parsed as markup. The socket
+ * reconnects on its own after a drop (exponential backoff, capped); messages
+ * written meanwhile are queued and sent once the connection is back.
  */
 (function () {
   "use strict";

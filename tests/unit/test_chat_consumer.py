@@ -1,0 +1,326 @@
+"""The chat WebSocket: who may connect, what is accepted, and save-then-broadcast."""
+
+import json
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.db import DatabaseError
+
+from chat.consumers import ChatConsumer
+from chat.models import Message
+from chat.routing import websocket_urlpatterns
+
+pytestmark = [pytest.mark.unit, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def empty_channel_layer():
+    """Each test starts with no groups left over from another one."""
+    async_to_sync(get_channel_layer().flush)()
+
+
+@pytest.fixture
+def student(make_user):
+    return make_user("ana")
+
+
+@pytest.fixture
+def classmate(make_user):
+    return make_user("bob")
+
+
+@pytest.fixture
+def outsider(make_user):
+    return make_user("eve")
+
+
+@pytest.fixture
+def course(make_course, student, classmate):
+    return make_course("Django deep dive", students=[student, classmate])
+
+
+def communicator_for(user, course_id):
+    """A client of the chat routes with ``user`` already authenticated in the scope."""
+    communicator = WebsocketCommunicator(URLRouter(websocket_urlpatterns), f"/ws/chat/room/{course_id}/")
+    if user is not None:
+        communicator.scope["user"] = user
+    return communicator
+
+
+async def joined(user, course_id):
+    communicator = communicator_for(user, course_id)
+    connected, _ = await communicator.connect()
+    assert connected
+    return communicator
+
+
+async def messages_in(course):
+    return await database_sync_to_async(lambda: list(Message.objects.filter(course=course)))()
+
+
+async def test_anonymous_users_are_refused(course):
+    communicator = communicator_for(AnonymousUser(), course.pk)
+
+    connected, _ = await communicator.connect()
+
+    assert not connected
+
+
+async def test_a_scope_without_a_user_is_refused(course):
+    connected, _ = await communicator_for(None, course.pk).connect()
+
+    assert not connected
+
+
+async def test_users_not_enrolled_are_refused(course, outsider):
+    connected, _ = await communicator_for(outsider, course.pk).connect()
+
+    assert not connected
+
+
+async def test_an_unknown_course_is_refused(student):
+    connected, _ = await communicator_for(student, 987654).connect()
+
+    assert not connected
+
+
+async def test_enrolled_students_are_accepted(course, student):
+    communicator = await joined(student, course.pk)
+
+    await communicator.disconnect()
+
+
+async def test_the_course_owner_is_accepted(course):
+    communicator = await joined(course.owner, course.pk)
+
+    await communicator.disconnect()
+
+
+async def test_everyone_in_the_room_receives_a_message(course, student, classmate):
+    ana = await joined(student, course.pk)
+    bob = await joined(classmate, course.pk)
+
+    await ana.send_json_to({"message": "  Hello, class!  "})
+
+    for communicator in (ana, bob):
+        frame = await communicator.receive_json_from()
+        assert frame["user"] == "ana"
+        assert frame["message"] == "Hello, class!"
+        assert frame["datetime"].startswith(str((await messages_in(course))[0].sent_on.date()))
+        assert set(frame) == {"id", "user", "message", "datetime"}
+    await ana.disconnect()
+    await bob.disconnect()
+
+
+async def test_other_rooms_do_not_receive_the_message(make_course, course, student):
+    other_course = await database_sync_to_async(make_course)("Rust for beginners", students=[student])
+    here = await joined(student, course.pk)
+    elsewhere = await joined(student, other_course.pk)
+
+    await here.send_json_to({"message": "only here"})
+
+    assert (await here.receive_json_from())["message"] == "only here"
+    assert await elsewhere.receive_nothing()
+    await here.disconnect()
+    await elsewhere.disconnect()
+
+
+async def test_the_message_is_stored_before_it_is_broadcast(course, student, classmate, monkeypatch):
+    layer = get_channel_layer()
+    stored_at_broadcast = []
+    original_group_send = layer.group_send
+
+    async def watching_group_send(group, message):
+        stored_at_broadcast.append(
+            await database_sync_to_async(Message.objects.filter(content=message["message"]).exists)()
+        )
+        await original_group_send(group, message)
+
+    monkeypatch.setattr(layer, "group_send", watching_group_send)
+    ana = await joined(student, course.pk)
+    bob = await joined(classmate, course.pk)
+
+    await ana.send_json_to({"message": "persist me"})
+    frame = await bob.receive_json_from()
+
+    stored = await database_sync_to_async(Message.objects.select_related("user", "course").get)(
+        pk=frame["id"]
+    )
+    assert (stored.content, stored.user, stored.course) == ("persist me", student, course)
+    assert stored_at_broadcast == [True]
+    await ana.disconnect()
+    await bob.disconnect()
+
+
+async def test_nothing_is_broadcast_when_saving_fails(course, student, classmate, monkeypatch):
+    async def failing_save(self, text):
+        raise DatabaseError("database is gone")
+
+    monkeypatch.setattr(ChatConsumer, "save_message", failing_save)
+    ana = await joined(student, course.pk)
+    bob = await joined(classmate, course.pk)
+
+    await ana.send_json_to({"message": "lost"})
+
+    assert "error" in await ana.receive_json_from()
+    assert await bob.receive_nothing()
+    assert await messages_in(course) == []
+    await ana.disconnect()
+    await bob.disconnect()
+
+
+async def test_html_is_delivered_as_plain_text(course, student, classmate):
+    ana = await joined(student, course.pk)
+    bob = await joined(classmate, course.pk)
+    payload = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+    await ana.send_json_to({"message": payload})
+
+    assert (await bob.receive_json_from())["message"] == payload
+    assert [message.content for message in await messages_in(course)] == [payload]
+    await ana.disconnect()
+    await bob.disconnect()
+
+
+async def test_an_oversized_message_is_refused_and_not_stored(course, student, classmate):
+    ana = await joined(student, course.pk)
+    bob = await joined(classmate, course.pk)
+
+    await ana.send_json_to({"message": "x" * (settings.CHAT_MESSAGE_MAX_LENGTH + 1)})
+
+    frame = await ana.receive_json_from()
+    assert str(settings.CHAT_MESSAGE_MAX_LENGTH) in frame["error"]
+    assert await bob.receive_nothing()
+    assert await messages_in(course) == []
+
+    # The connection is still usable.
+    await ana.send_json_to({"message": "x" * settings.CHAT_MESSAGE_MAX_LENGTH})
+    assert len((await bob.receive_json_from())["message"]) == settings.CHAT_MESSAGE_MAX_LENGTH
+    await ana.disconnect()
+    await bob.disconnect()
+
+
+async def test_a_frame_far_over_the_limit_closes_the_connection(course, student):
+    ana = await joined(student, course.pk)
+
+    await ana.send_to(text_data=json.dumps({"message": "x" * (settings.CHAT_MESSAGE_MAX_LENGTH * 10)}))
+
+    closed = await ana.receive_output()
+    assert closed == {"type": "websocket.close", "code": 1009}
+    assert await messages_in(course) == []
+    await ana.disconnect()
+
+
+@pytest.mark.parametrize(
+    "frame",
+    ["not json", "[1, 2]", '"hello"', '{"message": 42}', '{"text": "hello"}', "null"],
+)
+async def test_a_malformed_frame_gets_an_error_and_the_connection_stays_usable(course, student, frame):
+    ana = await joined(student, course.pk)
+
+    await ana.send_to(text_data=frame)
+
+    assert "error" in await ana.receive_json_from()
+    await ana.send_json_to({"message": "still here"})
+    assert (await ana.receive_json_from())["message"] == "still here"
+    await ana.disconnect()
+
+
+async def test_a_binary_frame_gets_an_error(course, student):
+    ana = await joined(student, course.pk)
+
+    await ana.send_to(bytes_data=b'{"message": "hi"}')
+
+    assert "text frames" in (await ana.receive_json_from())["error"]
+    assert await messages_in(course) == []
+    await ana.disconnect()
+
+
+async def test_an_empty_message_is_ignored(course, student):
+    ana = await joined(student, course.pk)
+
+    await ana.send_json_to({"message": "   "})
+
+    assert await ana.receive_nothing()
+    assert await messages_in(course) == []
+    await ana.disconnect()
+
+
+async def test_leaving_the_room_stops_delivery(course, student, classmate):
+    ana = await joined(student, course.pk)
+    bob = await joined(classmate, course.pk)
+    layer = get_channel_layer()
+    assert len(layer.groups[f"chat_{course.pk}"]) == 2
+
+    await bob.disconnect()
+
+    assert len(layer.groups.get(f"chat_{course.pk}", {})) == 1
+    await ana.disconnect()
+
+
+# The production entry point: session cookie, Origin check and routing together.
+
+
+@pytest.fixture
+def session_cookie(client, student):
+    client.force_login(student)
+    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+
+
+def asgi_communicator(course_id, cookie, origin):
+    from educa.asgi import application
+
+    headers = [(b"host", b"testserver"), (b"origin", origin.encode()), (b"cookie", cookie.encode())]
+    return WebsocketCommunicator(application, f"/ws/chat/room/{course_id}/", headers=headers)
+
+
+async def test_the_site_application_authenticates_with_the_session_cookie(course, session_cookie):
+    communicator = asgi_communicator(course.pk, session_cookie, "http://testserver")
+
+    connected, _ = await communicator.connect()
+    assert connected
+    await communicator.send_json_to({"message": "through the real stack"})
+    assert (await communicator.receive_json_from())["user"] == "ana"
+    await communicator.disconnect()
+
+
+async def test_the_site_application_refuses_foreign_origins(course, session_cookie):
+    communicator = asgi_communicator(course.pk, session_cookie, "https://evil.example")
+
+    connected, _ = await communicator.connect()
+
+    assert not connected
+
+
+async def test_the_site_application_refuses_connections_without_a_session(course):
+    communicator = asgi_communicator(course.pk, "", "http://testserver")
+
+    connected, _ = await communicator.connect()
+
+    assert not connected
+
+
+# Chat history goes with what it belongs to.
+
+
+def test_deleting_a_course_deletes_its_chat_history(course, student):
+    Message.objects.create(course=course, user=student, content="hi")
+
+    course.delete()
+
+    assert not Message.objects.exists()
+
+
+def test_deleting_a_user_deletes_their_messages_only(course, student, classmate):
+    Message.objects.create(course=course, user=student, content="from ana")
+    Message.objects.create(course=course, user=classmate, content="from bob")
+
+    student.delete()
+
+    assert list(Message.objects.values_list("content", flat=True)) == ["from bob"]
