@@ -1,0 +1,76 @@
+"""Liveness and readiness probes."""
+
+import pytest
+from django.test import override_settings
+
+pytestmark = [pytest.mark.unit, pytest.mark.django_db]
+
+# Nothing listens on port 1: connections are refused at once.
+DEAD_REDIS_CACHE = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }
+}
+DEAD_REDIS_LAYER = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [{"address": "redis://127.0.0.1:1/1", "socket_connect_timeout": 1}]},
+    }
+}
+
+
+def test_healthz_answers_on_any_host_without_redirect(client):
+    response = client.get("/healthz", HTTP_HOST="10.0.0.7:8000")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_readyz_ok_when_every_dependency_answers(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"database": "ok", "cache": "ok", "channel_layer": "ok"}
+
+
+@override_settings(CACHES=DEAD_REDIS_CACHE)
+def test_readyz_names_a_dead_cache(client):
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["failing"] == ["cache"]
+    assert body["checks"]["database"] == "ok"
+
+
+def test_readyz_names_a_dead_channel_layer(client, settings):
+    from channels.layers import channel_layers
+
+    settings.CHANNEL_LAYERS = DEAD_REDIS_LAYER
+    channel_layers.backends.clear()
+    try:
+        response = client.get("/readyz")
+    finally:
+        channel_layers.backends.clear()
+    assert response.status_code == 503
+    assert response.json()["failing"] == ["channel_layer"]
+
+
+def test_unknown_host_is_a_client_error(client):
+    response = client.get("/", HTTP_HOST="evil.example.org")
+    assert response.status_code == 400
+
+
+def test_favicon_and_robots(client):
+    favicon = client.get("/favicon.ico")
+    assert favicon.status_code == 302
+    assert favicon["Location"].endswith("favicon.svg")
+    robots = client.get("/robots.txt")
+    assert robots.status_code == 200
+    assert robots["Content-Type"].startswith("text/plain")
+    assert "Sitemap: http://testserver/sitemap.xml" in robots.content.decode()
+
+
+def test_unknown_page_uses_the_custom_404(client):
+    response = client.get("/no/such/page/")
+    assert response.status_code == 404
+    assert b"Page not found" in response.content

@@ -1,0 +1,160 @@
+"""The settings modules: required variables, Redis/TLS options, aliases always defined."""
+
+import importlib
+import os
+import ssl
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.unit
+
+REPO = Path(__file__).resolve().parents[2]
+MANAGE = REPO / "educa" / "manage.py"
+
+# A complete production environment. Values are throwaway test data.
+PROD_ENV = {
+    "DJANGO_SETTINGS_MODULE": "educa.settings.prod",
+    "SECRET_KEY": "x" * 20 + "-unit-test-secret-key-with-enough-entropy-0123456789",
+    "ALLOWED_HOSTS": "educa.example,.educa.example",
+    "SITE_DOMAIN": "educa.example",
+    "POSTGRES_DB": "educa",
+    "POSTGRES_USER": "educa",
+    "POSTGRES_PASSWORD": "db-password",
+    "REDIS_URL": "redis://cache:6379",
+    "REDIS_PASSWORD": "redis-password",
+}
+REQUIRED = ["SECRET_KEY", "ALLOWED_HOSTS", "SITE_DOMAIN", "POSTGRES_DB", "POSTGRES_USER",
+            "POSTGRES_PASSWORD", "REDIS_URL"]
+
+
+def run_manage(*args, env_overrides=None):
+    env = {k: v for k, v in os.environ.items() if k not in PROD_ENV}
+    env.update(PROD_ENV)
+    env.update(env_overrides or {})
+    return subprocess.run(
+        [sys.executable, str(MANAGE), *args],
+        env=env, capture_output=True, text=True, timeout=120, cwd=REPO / "educa",
+    )
+
+
+def load_prod(monkeypatch, **overrides):
+    """Import educa.settings.prod afresh under the given environment."""
+    for name, value in {**PROD_ENV, **overrides}.items():
+        monkeypatch.setenv(name, value)
+    import educa.settings.prod as prod
+
+    return importlib.reload(prod)
+
+
+def test_check_deploy_reports_no_issues():
+    result = run_manage("check", "--deploy", "--fail-level", "DEBUG")
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize("name", REQUIRED)
+def test_missing_required_variable_stops_with_one_line_naming_it(name):
+    # An empty value counts as missing, and overrides any .env file lying around.
+    result = run_manage("check", env_overrides={name: ""})
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert name in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_secret_can_come_from_a_file(tmp_path, monkeypatch):
+    secret_file = tmp_path / "secret_key"
+    secret_file.write_text("from-a-file-" + "y" * 50 + "\n")
+    prod = load_prod(monkeypatch, SECRET_KEY="", SECRET_KEY_FILE=str(secret_file))
+    assert prod.SECRET_KEY == "from-a-file-" + "y" * 50
+
+
+def test_cache_and_channel_layer_use_separate_databases_and_the_password(monkeypatch):
+    prod = load_prod(monkeypatch)
+    cache_url = prod.CACHES["default"]["LOCATION"]
+    layer_host = prod.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]
+    assert cache_url == "redis://:redis-password@cache:6379/0"
+    assert layer_host["address"] == "redis://:redis-password@cache:6379/1"
+    # Plain redis:// must not get TLS options (redis-py would reject them).
+    assert "ssl_cert_reqs" not in prod.CACHES["default"]["OPTIONS"]
+    # A dead Redis must not hang a request.
+    assert prod.CACHES["default"]["OPTIONS"]["socket_timeout"] <= 5
+    assert layer_host["socket_connect_timeout"] <= 5
+
+
+def test_password_in_url_wins_over_redis_password(monkeypatch):
+    prod = load_prod(monkeypatch, REDIS_URL="redis://:in-url@cache:6379")
+    assert prod.CACHES["default"]["LOCATION"] == "redis://:in-url@cache:6379/0"
+
+
+def test_rediss_verifies_the_certificate_by_default_for_cache_and_channel_layer(monkeypatch):
+    prod = load_prod(monkeypatch, REDIS_URL="rediss://cache:6380", REDIS_SSL_CA_CERTS="/certs/ca.pem")
+    cache_options = prod.CACHES["default"]["OPTIONS"]
+    layer_host = prod.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]
+    for options in (cache_options, layer_host):
+        assert options["ssl_cert_reqs"] == "required"
+        assert options["ssl_check_hostname"] is True
+        assert options["ssl_ca_certs"] == "/certs/ca.pem"
+    assert layer_host["address"].startswith("rediss://")
+
+
+def test_rediss_verification_can_be_turned_off_explicitly(monkeypatch):
+    prod = load_prod(monkeypatch, REDIS_URL="rediss://cache:6380", REDIS_SSL_CERT_REQS="none")
+    options = prod.CACHES["default"]["OPTIONS"]
+    assert options["ssl_cert_reqs"] == "none"
+    assert options["ssl_check_hostname"] is False
+
+
+def test_redis_options_are_accepted_by_redis_py(monkeypatch):
+    """The option names must be ones the real client understands."""
+    from redis import ConnectionPool
+
+    prod = load_prod(monkeypatch, REDIS_URL="rediss://cache:6380", REDIS_SSL_CA_CERTS="/certs/ca.pem")
+    pool = ConnectionPool.from_url(prod.CACHES["default"]["LOCATION"], **prod.CACHES["default"]["OPTIONS"])
+    connection = pool.make_connection()
+    assert connection.cert_reqs == ssl.CERT_REQUIRED
+    assert connection.ca_certs == "/certs/ca.pem"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"REDIS_URL": "http://cache:6379"}, "REDIS_URL"),
+        ({"REDIS_URL": "rediss://cache:6380", "REDIS_SSL_CERT_REQS": "maybe"}, "REDIS_SSL_CERT_REQS"),
+    ],
+)
+def test_invalid_redis_configuration_names_the_variable(overrides, message):
+    result = run_manage("check", env_overrides=overrides)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("module", ["local", "test", "prod"])
+def test_default_cache_and_channel_layer_always_defined(module, monkeypatch):
+    for name, value in PROD_ENV.items():
+        monkeypatch.setenv(name, value)
+    settings = importlib.import_module(f"educa.settings.{module}")
+    assert "default" in settings.CACHES
+    assert "default" in settings.CHANNEL_LAYERS
+
+
+def test_local_settings_need_no_services():
+    import educa.settings.local as local
+
+    assert local.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+    assert local.CACHES["default"]["BACKEND"].endswith("LocMemCache")
+    assert local.CHANNEL_LAYERS["default"]["BACKEND"] == "channels.layers.InMemoryChannelLayer"
+
+
+def test_collectstatic_needs_no_redis(tmp_path):
+    """The one-shot deploy step may run before Redis is up."""
+    result = run_manage(
+        "collectstatic", "--noinput", "--dry-run",
+        env_overrides={"REDIS_URL": "redis://127.0.0.1:1", "STATIC_ROOT": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr
