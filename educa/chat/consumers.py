@@ -24,8 +24,10 @@ from .permissions import chat_course_for
 
 logger = logging.getLogger(__name__)
 
-# Close code for frames far beyond any legitimate message (RFC 6455 "message too big").
-CLOSE_TOO_BIG = 1009
+# Close code for frames far beyond any legitimate message. RFC 6455's own
+# "message too big" (1009) is reserved for the WebSocket stack itself (Daphne
+# refuses to send it), so the application range mirrors it as 4009.
+CLOSE_TOO_BIG = 4009
 
 
 def group_name(course_id):

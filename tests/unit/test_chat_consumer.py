@@ -212,7 +212,7 @@ async def test_a_frame_far_over_the_limit_closes_the_connection(course, student)
     await ana.send_to(text_data=json.dumps({"message": "x" * (settings.CHAT_MESSAGE_MAX_LENGTH * 10)}))
 
     closed = await ana.receive_output()
-    assert closed == {"type": "websocket.close", "code": 1009}
+    assert closed == {"type": "websocket.close", "code": 4009}
     assert await messages_in(course) == []
     await ana.disconnect()
 

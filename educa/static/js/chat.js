@@ -142,7 +142,7 @@
     socket.addEventListener("message", onFrame);
     socket.addEventListener("close", function (event) {
       socket = null;
-      if (event.code === 1009) {
+      if (event.code === 4009) {
         appendNotice("That message was far too long and was not sent.", "error");
       }
       scheduleReconnect();
