@@ -1,0 +1,215 @@
+"""The chat page script, run under Node against a minimal DOM and a scripted WebSocket.
+
+No browser is needed: the harness below gives chat.js just the DOM calls it
+uses (and makes ``innerHTML`` throw), fake timers and a WebSocket the test
+opens, feeds and drops at will. The browser layer covers the real thing.
+"""
+
+import json
+import shutil
+import subprocess
+
+import pytest
+from django.conf import settings
+
+pytestmark = pytest.mark.unit
+
+NODE = shutil.which("node")
+
+HARNESS = r"""
+const fs = require("fs");
+const vm = require("vm");
+const [scriptPath, protocol] = process.argv.slice(2);
+
+class Element {
+  constructor(tag) {
+    this.tagName = tag; this.children = []; this.parent = null; this.textContent = "";
+    this.className = ""; this.dataset = {}; this.listeners = {}; this.value = "";
+    this.scrollTop = 0; this.scrollHeight = 0;
+  }
+  set innerHTML(value) { throw new Error("innerHTML used with " + value); }
+  insertAdjacentHTML() { throw new Error("insertAdjacentHTML used"); }
+  appendChild(child) {
+    child.parent = this; this.children.push(child); this.scrollHeight += 10; return child;
+  }
+  append(...nodes) {
+    for (const node of nodes) { this.appendChild(typeof node === "string" ? { text: node } : node); }
+  }
+  remove() { this.parent.children = this.parent.children.filter((child) => child !== this); }
+  querySelector(selector) {
+    const wanted = selector.split(".").filter(Boolean);
+    return this.children.find((child) => child.className !== undefined
+      && wanted.every((name) => child.className.split(" ").includes(name))) || null;
+  }
+  addEventListener(type, listener) { (this.listeners[type] = this.listeners[type] || []).push(listener); }
+  fire(type, event) { for (const listener of this.listeners[type] || []) { listener(event); } }
+  focus() {}
+}
+
+const config = new Element("script");
+config.textContent = JSON.stringify({
+  courseId: 7, socketPath: "/ws/chat/room/7/", username: "ana", maxLength: 10,
+});
+const log = new Element("div");
+const placeholder = new Element("p");
+placeholder.className = "notice empty";
+log.appendChild(placeholder);
+const elements = {
+  "chat-config": config, "chat-messages": log, "chat-form": new Element("form"),
+  "chat-message-input": new Element("input"), "chat-status": new Element("p"),
+};
+
+const timers = [];
+const sockets = [];
+class FakeWebSocket {
+  constructor(url) {
+    this.url = url; this.readyState = 0; this.sent = []; this.listeners = {}; sockets.push(this);
+  }
+  addEventListener(type, listener) { (this.listeners[type] = this.listeners[type] || []).push(listener); }
+  fire(type, event) { for (const listener of this.listeners[type] || []) { listener(event); } }
+  send(data) {
+    if (this.readyState !== 1) { throw new Error("send on a closed socket"); }
+    this.sent.push(JSON.parse(data));
+  }
+  close() { this.drop(1000); }
+  open() { this.readyState = 1; this.fire("open", {}); }
+  receive(payload) { this.fire("message", { data: JSON.stringify(payload) }); }
+  drop(code) { this.readyState = 3; this.fire("close", { code }); }
+}
+FakeWebSocket.OPEN = 1;
+
+const windowListeners = {};
+const sandbox = {
+  document: {
+    getElementById: (id) => elements[id],
+    createElement: (tag) => new Element(tag),
+  },
+  window: {
+    location: { protocol, host: "educa.test" },
+    setTimeout: (callback, delay) => { timers.push({ callback, delay }); return timers.length; },
+    clearTimeout: () => {},
+    addEventListener: (type, listener) => { windowListeners[type] = listener; },
+  },
+  WebSocket: FakeWebSocket, JSON, Math, Array, Date, String, isNaN,
+};
+vm.createContext(sandbox);
+vm.runInContext(fs.readFileSync(scriptPath, "utf8"), sandbox);
+
+const status = () => elements["chat-status"].textContent;
+const leaf = (item, className) => item.children.find((child) => child.className === className);
+const submit = (text) => {
+  elements["chat-message-input"].value = text;
+  elements["chat-form"].fire("submit", { preventDefault() {} });
+};
+const runNextTimer = () => { const timer = timers.shift(); timer.callback(); return timer.delay; };
+const result = { url: sockets[0].url, statusBeforeOpen: status() };
+
+sockets[0].open();
+result.statusOpen = status();
+sockets[0].receive({ id: 1, user: "bob", message: "<b>hi</b>", datetime: "2026-01-01T10:00:00+00:00" });
+sockets[0].receive({ id: 2, user: "ana", message: "mine", datetime: "2026-01-01T10:01:00+00:00" });
+result.messages = log.children.map((item) => ({
+  className: item.className, id: item.dataset.id,
+  sender: leaf(item, "sender").textContent, text: leaf(item, "text").textContent,
+}));
+result.scrolledToNewest = log.scrollTop === log.scrollHeight;
+
+submit("  hello  ");
+result.sentWhileOpen = sockets[0].sent.slice();
+result.inputClearedAfterSend = elements["chat-message-input"].value === "";
+submit("x".repeat(11));
+result.sentAfterTooLong = sockets[0].sent.length;
+result.inputKeptWhenTooLong = elements["chat-message-input"].value === "x".repeat(11);
+sockets[0].receive({ error: "refused by the server" });
+result.notices = log.children
+  .filter((item) => item.className.startsWith("notice"))
+  .map((item) => item.textContent);
+
+sockets[0].drop(1006);
+result.statusDropped = status();
+submit("offline");
+result.statusQueued = status();
+result.delays = [];
+for (let attempt = 0; attempt < 7; attempt += 1) {
+  result.delays.push(runNextTimer());
+  sockets[sockets.length - 1].drop(1006);
+}
+result.delays.push(runNextTimer());
+const resumed = sockets[sockets.length - 1];
+resumed.open();
+result.statusReconnected = status();
+result.sentAfterReconnect = resumed.sent;
+resumed.drop(1006);
+result.delayAfterSuccess = runNextTimer();
+result.socketsOpened = sockets.length;
+console.log(JSON.stringify(result));
+"""
+
+
+def run_chat_script(tmp_path, protocol="https:"):
+    if NODE is None:
+        pytest.skip("Node.js is needed to run the chat script (apt-get install nodejs)")
+    harness = tmp_path / "harness.js"
+    harness.write_text(HARNESS)
+    script = settings.BASE_DIR / "static" / "js" / "chat.js"
+    completed = subprocess.run(
+        [NODE, str(harness), str(script), protocol], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert completed.returncode == 0, completed.stderr
+    return json.loads(completed.stdout)
+
+
+@pytest.fixture(scope="module")
+def chat_run(tmp_path_factory):
+    return run_chat_script(tmp_path_factory.mktemp("chatjs"))
+
+
+def test_the_socket_scheme_follows_the_page(tmp_path, chat_run):
+    assert chat_run["url"] == "wss://educa.test/ws/chat/room/7/"
+    assert run_chat_script(tmp_path, "http:")["url"] == "ws://educa.test/ws/chat/room/7/"
+
+
+def test_the_status_says_connected_once_open(chat_run):
+    assert chat_run["statusBeforeOpen"] == "connecting…"
+    assert chat_run["statusOpen"] == "connected"
+
+
+def test_messages_are_shown_as_text_and_own_ones_are_marked(chat_run):
+    # The placeholder is gone; "<b>hi</b>" stays literal text (innerHTML would have thrown).
+    assert chat_run["messages"] == [
+        {"className": "message", "id": "1", "sender": "bob", "text": "<b>hi</b>"},
+        {"className": "message me", "id": "2", "sender": "ana", "text": "mine"},
+    ]
+    assert chat_run["scrolledToNewest"]
+
+
+def test_sending_trims_the_text_and_clears_the_input(chat_run):
+    assert chat_run["sentWhileOpen"] == [{"message": "hello"}]
+    assert chat_run["inputClearedAfterSend"]
+
+
+def test_a_message_over_the_limit_is_not_sent(chat_run):
+    assert chat_run["sentAfterTooLong"] == 1
+    assert chat_run["inputKeptWhenTooLong"]
+    assert "Messages are limited to 10 characters." in chat_run["notices"]
+
+
+def test_server_errors_are_shown(chat_run):
+    assert "refused by the server" in chat_run["notices"]
+
+
+def test_a_dropped_connection_is_retried_with_capped_exponential_backoff(chat_run):
+    assert chat_run["statusDropped"] == "reconnecting…"
+    delays = chat_run["delays"]
+    bases = [500, 1000, 2000, 4000, 8000, 10000, 10000, 10000]
+    for delay, base in zip(delays, bases, strict=True):
+        assert 0.8 * base <= delay <= base
+    assert chat_run["statusReconnected"] == "connected"
+    # After a successful connection the backoff starts again from the shortest delay.
+    assert 400 <= chat_run["delayAfterSuccess"] <= 500
+    assert chat_run["socketsOpened"] == 10
+
+
+def test_messages_written_while_offline_are_sent_after_reconnecting(chat_run):
+    assert chat_run["statusQueued"] == "reconnecting… (1 message waiting)"
+    assert chat_run["sentAfterReconnect"] == [{"message": "offline"}]
