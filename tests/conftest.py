@@ -46,3 +46,40 @@ def make_course(make_user):
         return course
 
     return make
+
+
+# --- Instructor CMS, uploads and the cache ---------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache_for_unit_tests(request):
+    """Unit tests start with an empty local-memory cache.
+
+    Each test's rows are rolled back and their ids reused by the next test, so
+    a page cached by one test must not be served to another.
+    """
+    if request.node.get_closest_marker("unit") is None:
+        yield
+        return
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def instructor(make_user):
+    """A user in the "Instructors" group (created by the courses data migration)."""
+    from django.contrib.auth.models import Group
+
+    user = make_user("instructor")
+    user.groups.add(Group.objects.get(name="Instructors"))
+    return user
+
+
+@pytest.fixture
+def media_root(settings, tmp_path):
+    """Uploads go to a temporary MEDIA_ROOT, removed after the test."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT

@@ -1,0 +1,77 @@
+from django.db.models import Count
+from rest_framework import serializers
+
+from ..catalogue import module_contents
+from ..models import Course, Module, Subject
+
+POPULAR_COURSES_SHOWN = 3
+
+
+class SubjectSerializer(serializers.ModelSerializer):
+    total_courses = serializers.IntegerField(read_only=True)
+    popular_courses = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Subject
+        fields = ["id", "title", "slug", "total_courses", "popular_courses"]
+
+    def get_popular_courses(self, subject):
+        courses = (
+            subject.courses.annotate(total_students=Count("students"))
+            .order_by("-total_students", "title")
+            .values("id", "title", "slug", "total_students")[:POPULAR_COURSES_SHOWN]
+        )
+        return list(courses)
+
+
+class ModuleSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Module
+        fields = ["id", "order", "title", "description"]
+
+
+class CourseSerializer(serializers.ModelSerializer):
+    subject = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    owner = serializers.CharField(source="owner.username", read_only=True)
+    total_students = serializers.IntegerField(read_only=True)
+    url = serializers.CharField(source="get_absolute_url", read_only=True)
+    modules = ModuleSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Course
+        fields = [
+            "id",
+            "subject",
+            "title",
+            "slug",
+            "overview",
+            "created",
+            "owner",
+            "total_students",
+            "url",
+            "modules",
+        ]
+
+
+class ModuleWithContentsSerializer(ModuleSerializer):
+    """A module and its rendered contents (shared with the course pages' cache)."""
+
+    contents = serializers.SerializerMethodField()
+
+    class Meta(ModuleSerializer.Meta):
+        fields = [*ModuleSerializer.Meta.fields, "contents"]
+
+    def get_contents(self, module):
+        return [
+            {
+                "order": content["order"],
+                "type": content["type"],
+                "title": content["title"],
+                "html": content["html"],
+            }
+            for content in module_contents(module)
+        ]
+
+
+class CourseWithContentsSerializer(CourseSerializer):
+    modules = ModuleWithContentsSerializer(many=True, read_only=True)

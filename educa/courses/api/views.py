@@ -1,0 +1,46 @@
+from django.db.models import Count
+from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from ..models import Course, Subject
+from .permissions import CanViewCourseContents
+from .serializers import CourseSerializer, CourseWithContentsSerializer, SubjectSerializer
+
+
+class SubjectViewSet(viewsets.ReadOnlyModelViewSet):
+    """Subjects with their number of courses and their most followed courses."""
+
+    queryset = Subject.objects.annotate(total_courses=Count("courses")).order_by("title")
+    serializer_class = SubjectSerializer
+
+
+class CourseViewSet(viewsets.ReadOnlyModelViewSet):
+    """Courses with their modules; enrolment and contents for signed-in users."""
+
+    queryset = (
+        Course.objects.select_related("subject", "owner")
+        .prefetch_related("modules")
+        .annotate(total_students=Count("students", distinct=True))
+        .order_by("-created", "pk")
+    )
+    serializer_class = CourseSerializer
+
+    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
+    def enroll(self, request, *args, **kwargs):
+        """Enrol the requesting user; enrolling twice changes nothing."""
+        course = self.get_object()
+        course.students.add(request.user)
+        return Response({"enrolled": True})
+
+    @action(
+        detail=True,
+        methods=["get"],
+        permission_classes=[IsAuthenticated, CanViewCourseContents],
+        serializer_class=CourseWithContentsSerializer,
+    )
+    def contents(self, request, *args, **kwargs):
+        """The course's modules with their rendered contents, for its students and owner."""
+        serializer = self.get_serializer(self.get_object())
+        return Response(serializer.data)

@@ -1,0 +1,87 @@
+"""Read-side queries of the public catalogue, cached in Redis.
+
+Each function returns plain lists (not lazy querysets) so what is cached is
+the result, and each key names exactly what it holds: the catalogue's version
+for lists spanning courses, the course's own id and version for anything
+inside one course. ``courses.signals`` bumps the versions on every edit.
+"""
+
+from django.db.models import Count
+
+from .cache import catalogue_key, course_key, get_or_compute
+from .models import Course, Subject
+
+
+def subjects_with_counts():
+    """Every subject, each with ``total_courses``."""
+    return get_or_compute(
+        catalogue_key("subjects"),
+        lambda: list(Subject.objects.annotate(total_courses=Count("courses"))),
+    )
+
+
+def find_subject(slug):
+    """The subject with ``slug`` from the cached list, or None."""
+    return next((subject for subject in subjects_with_counts() if subject.slug == slug), None)
+
+
+def _course_queryset():
+    return Course.objects.select_related("subject", "owner").annotate(
+        total_modules=Count("modules", distinct=True),
+        total_students=Count("students", distinct=True),
+    )
+
+
+def catalogue_courses(subject=None):
+    """Courses for the catalogue (optionally of one subject), newest first."""
+    if subject is None:
+        return get_or_compute(catalogue_key("courses", "all"), lambda: list(_course_queryset()))
+    return get_or_compute(
+        catalogue_key("courses", "subject", subject.pk),
+        lambda: list(_course_queryset().filter(subject_id=subject.pk)),
+    )
+
+
+def course_by_slug(slug):
+    """The course with ``slug`` (with subject, owner and counts), or None."""
+    return get_or_compute(
+        catalogue_key("course", "slug", slug),
+        lambda: _course_queryset().filter(slug=slug).first(),
+    )
+
+
+def course_modules(course):
+    """The course's modules in order, each with ``total_contents``."""
+    return get_or_compute(
+        course_key(course.pk, "modules"),
+        lambda: list(course.modules.annotate(total_contents=Count("contents"))),
+    )
+
+
+def module_contents(module):
+    """The module's contents, rendered, in order.
+
+    A list of dicts ``{"id", "order", "type", "title", "html"}``. Rendering
+    items is the expensive part of a course page, hence the cache; the key
+    carries the course id and the module id, so modules of different courses
+    can never share an entry.
+    """
+
+    def render():
+        rendered = []
+        for content in module.contents.select_related("content_type"):
+            item = content.item
+            if item is None:  # the item was deleted behind the content's back
+                continue
+            rendered.append(
+                {
+                    "id": content.pk,
+                    "order": content.order,
+                    "type": content.content_type.model,
+                    "title": item.title,
+                    "html": item.render(),
+                }
+            )
+        return rendered
+
+    return get_or_compute(course_key(module.course_id, "module", module.pk, "contents"), render)
