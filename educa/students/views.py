@@ -4,13 +4,11 @@ from django.contrib.auth.views import redirect_to_login
 from django.db.models import Count
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect
-from django.template.loader import render_to_string
 from django.urls import reverse, reverse_lazy
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 from django.views.generic import CreateView, DetailView, ListView
 
-from courses.cache import course_key, get_or_compute
+from courses.catalogue import module_contents
 from courses.models import Course
 
 from .forms import CourseEnrollForm, StudentRegistrationForm
@@ -66,21 +64,6 @@ class StudentCourseListView(LoginRequiredMixin, ListView):
         )
 
 
-def render_module_contents(module):
-    """The HTML of every content item of ``module``, in order.
-
-    Items are fetched in one query per item type; a content whose item has
-    been deleted is skipped rather than breaking the page.
-    """
-    contents = module.contents.select_related("content_type").prefetch_related("item")
-    items = [
-        {"kind": content.content_type.model, "html": content.item.render()}
-        for content in contents
-        if content.item is not None
-    ]
-    return render_to_string("students/course/module_contents.html", {"items": items})
-
-
 class StudentCourseDetailView(LoginRequiredMixin, DetailView):
     """The course player: one module's contents at a time, with the module list beside them.
 
@@ -103,19 +86,17 @@ class StudentCourseDetailView(LoginRequiredMixin, DetailView):
             raise Http404("This course has no modules yet.")
         module = self._selected_module(modules)
         position = modules.index(module)
-        # The key names course and module, and the course's version changes
-        # whenever an instructor edits it, so no stale or foreign HTML is served.
-        contents_html = get_or_compute(
-            course_key(course.id, "module", module.id, "contents"),
-            lambda: render_module_contents(module),
-        )
+        # The rendered items come from the cache shared with the API, keyed by
+        # course and module; the course's version changes whenever an
+        # instructor edits it, so no stale or foreign HTML is served.
+        contents = module_contents(module)
         context.update(
             modules=modules,
             module=module,
             module_number=position + 1,
             previous_module=modules[position - 1] if position > 0 else None,
             next_module=modules[position + 1] if position + 1 < len(modules) else None,
-            module_contents_html=mark_safe(contents_html),  # noqa: S308 - rendered by our templates
+            contents=contents,
             chat_url=reverse("chat:course_chat_room", args=[course.id]),
         )
         return context

@@ -7,6 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from courses.cache import course_key
+from courses.catalogue import module_contents
 from courses.models import Text
 
 pytestmark = [pytest.mark.unit, pytest.mark.django_db]
@@ -155,7 +156,20 @@ def test_the_module_contents_are_cached(client, student, course):
 
     assert len(second) < len(first)
     key = course_key(course.pk, "module", course.modules.first().pk, "contents")
-    assert "Models text" in cache.get(key)
+    assert "Models text" in cache.get(key)[0]["html"]
+
+
+def test_the_player_and_the_api_share_the_cached_contents(client, student, course):
+    # The API fills the same cache entry first; the player must still render HTML from it.
+    module = course.modules.first()
+    module_contents(module)
+    client.force_login(student)
+
+    page = client.get(player_url(course)).content.decode()
+
+    assert '<article class="content-item content-text">' in page
+    assert "Models text" in page
+    assert "{&#x27;" not in page
 
 
 def test_editing_a_text_shows_up_in_the_player(client, student, course):
