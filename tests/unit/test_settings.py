@@ -26,8 +26,15 @@ PROD_ENV = {
     "REDIS_URL": "redis://cache:6379",
     "REDIS_PASSWORD": "redis-password",
 }
-REQUIRED = ["SECRET_KEY", "ALLOWED_HOSTS", "SITE_DOMAIN", "POSTGRES_DB", "POSTGRES_USER",
-            "POSTGRES_PASSWORD", "REDIS_URL"]
+REQUIRED = [
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "SITE_DOMAIN",
+    "POSTGRES_DB",
+    "POSTGRES_USER",
+    "POSTGRES_PASSWORD",
+    "REDIS_URL",
+]
 
 
 def run_manage(*args, env_overrides=None):
@@ -36,7 +43,11 @@ def run_manage(*args, env_overrides=None):
     env.update(env_overrides or {})
     return subprocess.run(
         [sys.executable, str(MANAGE), *args],
-        env=env, capture_output=True, text=True, timeout=120, cwd=REPO / "educa",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO / "educa",
     )
 
 
@@ -154,7 +165,9 @@ def test_local_settings_need_no_services():
 def test_collectstatic_needs_no_redis(tmp_path):
     """The one-shot deploy step may run before Redis is up."""
     result = run_manage(
-        "collectstatic", "--noinput", "--dry-run",
+        "collectstatic",
+        "--noinput",
+        "--dry-run",
         env_overrides={"REDIS_URL": "redis://127.0.0.1:1", "STATIC_ROOT": str(tmp_path)},
     )
     assert result.returncode == 0, result.stderr

@@ -141,4 +141,3 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
     },
 }
-

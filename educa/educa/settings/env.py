@@ -94,4 +94,3 @@ def redis_connection_kwargs(url, cert_reqs="required", ca_certs=None, timeout=5.
         if ca_certs:
             kwargs["ssl_ca_certs"] = ca_certs
     return kwargs
-
