@@ -1,5 +1,8 @@
 """Read-side queries of the public catalogue, cached in Redis.
 
+Querysets with aggregates name their ordering explicitly: Django drops a
+model's Meta.ordering from GROUP BY queries.
+
 Each function returns plain lists (not lazy querysets) so what is cached is
 the result, and each key names exactly what it holds: the catalogue's version
 for lists spanning courses, the course's own id and version for anything
@@ -16,7 +19,7 @@ def subjects_with_counts():
     """Every subject, each with ``total_courses``."""
     return get_or_compute(
         catalogue_key("subjects"),
-        lambda: list(Subject.objects.annotate(total_courses=Count("courses"))),
+        lambda: list(Subject.objects.annotate(total_courses=Count("courses")).order_by("title", "pk")),
     )
 
 
@@ -26,9 +29,13 @@ def find_subject(slug):
 
 
 def _course_queryset():
-    return Course.objects.select_related("subject", "owner").annotate(
-        total_modules=Count("modules", distinct=True),
-        total_students=Count("students", distinct=True),
+    return (
+        Course.objects.select_related("subject", "owner")
+        .annotate(
+            total_modules=Count("modules", distinct=True),
+            total_students=Count("students", distinct=True),
+        )
+        .order_by("-created", "-pk")
     )
 
 
@@ -54,7 +61,7 @@ def course_modules(course):
     """The course's modules in order, each with ``total_contents``."""
     return get_or_compute(
         course_key(course.pk, "modules"),
-        lambda: list(course.modules.annotate(total_contents=Count("contents"))),
+        lambda: list(course.modules.annotate(total_contents=Count("contents")).order_by("order", "pk")),
     )
 
 

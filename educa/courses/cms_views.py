@@ -50,6 +50,7 @@ class ManageCourseListView(OwnCourseMixin, ListView):
                 total_modules=Count("modules", distinct=True),
                 total_students=Count("students", distinct=True),
             )
+            .order_by("-created", "-pk")
         )
 
 

@@ -5,10 +5,6 @@ from django.forms.models import inlineformset_factory, modelform_factory
 from .models import Course, File, Image, Module, Text, Video
 from .validators import ALLOWED_FILE_EXTENSIONS
 
-# model_name in the URL -> the item model an instructor may create.
-ITEM_MODELS = {"text": Text, "video": Video, "image": Image, "file": File}
-
-
 # Slugs that would shadow another page under /course/ or the "www" host.
 RESERVED_SLUGS = frozenset({"mine", "create", "subject", "module", "content", "www"})
 
@@ -72,8 +68,3 @@ ITEM_FORMS = {
         },
     ),
 }
-
-
-def item_form_class(model_name):
-    """The form for one item type; KeyError for anything else."""
-    return ITEM_FORMS[model_name]

@@ -23,7 +23,7 @@ class CourseViewSet(viewsets.ReadOnlyModelViewSet):
         Course.objects.select_related("subject", "owner")
         .prefetch_related("modules")
         .annotate(total_students=Count("students", distinct=True))
-        .order_by("-created", "pk")
+        .order_by("-created", "-pk")
     )
     serializer_class = CourseSerializer
 
