@@ -1,0 +1,83 @@
+# The educa application image: one image for every Python process of the stack
+# (uWSGI for HTTP, Daphne for WebSockets, the one-shot migrate step).
+#
+#   docker build -t educa:latest .
+#   docker build --build-arg PYTHON_VERSION=3.13 -t educa:latest .
+#
+# Two stages: the builder installs the pinned requirements into a virtualenv,
+# the final stage copies only that virtualenv and the code. Every dependency
+# ships as a wheel, so neither stage needs a compiler.
+
+ARG PYTHON_VERSION=3.13
+
+# --------------------------------------------------------------------------
+FROM python:${PYTHON_VERSION}-slim AS builder
+
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_ROOT_USER_ACTION=ignore
+
+RUN python -m venv /opt/venv
+
+# Requirements before code: editing the application does not reinstall them.
+COPY requirements.txt /tmp/requirements.txt
+# --only-binary: a dependency without a wheel fails the build here instead of
+# silently needing a compiler.
+RUN /opt/venv/bin/pip install --only-binary=:all: -r /tmp/requirements.txt \
+    # uWSGI re-executes the bare interpreter when it reloads (SIGHUP, autoreload);
+    # a version-independent path to the virtualenv's packages lets the final
+    # stage put them on PYTHONPATH so that re-executed process finds them too.
+    && ln -s "$(/opt/venv/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" \
+        /opt/venv/site-packages \
+    && /opt/venv/bin/python -c "import django, channels, daphne, psycopg, redis, pyuwsgi, PIL"
+
+# --------------------------------------------------------------------------
+FROM python:${PYTHON_VERSION}-slim
+
+LABEL org.opencontainers.image.title="educa" \
+      org.opencontainers.image.description="educa e-learning platform: Django (uWSGI) and Channels (Daphne)"
+
+# A fixed uid/gid: NGINX joins this group (compose: group_add) to reach the
+# uWSGI socket and read uploaded media, and volumes keep the same owner across
+# image rebuilds.
+ARG APP_UID=10001
+ARG APP_GID=10001
+
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONPATH=/opt/venv/site-packages \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    DJANGO_SETTINGS_MODULE=educa.settings.prod \
+    STATIC_ROOT=/srv/educa/static \
+    MEDIA_ROOT=/srv/educa/media
+
+# Directories that become named volumes are created here with their owner and
+# mode: an empty volume mounted on them inherits both.
+#   /srv/educa/static  collected static files, read by NGINX (world-readable)
+#   /srv/educa/media   uploads, read by NGINX through the shared group only
+#   /run/educa         the uWSGI socket, shared with NGINX through the group
+RUN groupadd --system --gid "${APP_GID}" educa \
+    && useradd --system --uid "${APP_UID}" --gid educa --no-create-home \
+        --home-dir /nonexistent --shell /usr/sbin/nologin educa \
+    && install -d -o educa -g educa -m 0755 /srv/educa /srv/educa/static \
+    && install -d -o educa -g educa -m 0750 /srv/educa/media /run/educa
+
+COPY --from=builder /opt/venv /opt/venv
+
+COPY wait-for-it.sh /usr/local/bin/wait-for-it.sh
+COPY config/app/entrypoint.sh /usr/local/bin/educa-entrypoint
+COPY config/uwsgi/ /app/config/uwsgi/
+COPY educa/ /app/educa/
+
+# Code and configuration belong to root and are read-only for the app user.
+RUN chmod 0755 /usr/local/bin/wait-for-it.sh /usr/local/bin/educa-entrypoint \
+    && chmod -R a+rX,go-w /app
+
+USER educa:educa
+WORKDIR /app/educa
+
+# uWSGI's socket lives in a volume; Daphne listens on 8001 inside the network.
+EXPOSE 8001
+
+ENTRYPOINT ["educa-entrypoint"]
+CMD ["uwsgi", "--ini", "/app/config/uwsgi/uwsgi.ini"]
