@@ -29,6 +29,8 @@ ModuleFormSet = inlineformset_factory(
     fields=["title", "description"],
     extra=2,
     can_delete=True,
+    # Only saved modules can be deleted; a blank new row is simply ignored.
+    can_delete_extra=False,
     widgets={"description": forms.Textarea(attrs={"rows": 3})},
 )
 
