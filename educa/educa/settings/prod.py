@@ -58,6 +58,12 @@ CACHES = {
     }
 }
 
+# channels_redis receives with BRPOP, which waits inside Redis for up to
+# RedisChannelLayer.brpop_timeout (5 s) while a channel is quiet. The read
+# timeout must outlast that wait, or every quiet chat room ends in a
+# TimeoutError that closes its WebSockets. Connecting fails as fast as for the cache.
+_CHANNEL_LAYER_BRPOP_TIMEOUT = 5
+
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -66,6 +72,7 @@ CHANNEL_LAYERS = {
                 {
                     "address": REDIS_CHANNEL_LAYER_URL,
                     **redis_connection_kwargs(REDIS_CHANNEL_LAYER_URL, **_REDIS_OPTIONS),
+                    "socket_timeout": _REDIS_OPTIONS["timeout"] + _CHANNEL_LAYER_BRPOP_TIMEOUT,
                 }
             ],
             "capacity": config("CHANNEL_LAYER_CAPACITY", default=200, cast=int),
