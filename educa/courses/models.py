@@ -5,7 +5,7 @@ from django.db import models
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from .fields import OrderField
+from .fields import OrderedModelMixin, OrderField
 from .validators import validate_file_extension, validate_upload_size
 
 
@@ -41,7 +41,7 @@ class Course(models.Model):
         return reverse("course_detail", args=[self.slug])
 
 
-class Module(models.Model):
+class Module(OrderedModelMixin, models.Model):
     course = models.ForeignKey(Course, related_name="modules", on_delete=models.CASCADE)
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
@@ -54,7 +54,7 @@ class Module(models.Model):
         return f"{self.order}. {self.title}"
 
 
-class Content(models.Model):
+class Content(OrderedModelMixin, models.Model):
     """One item of a module, pointing at a Text, Video, Image or File."""
 
     module = models.ForeignKey(Module, related_name="contents", on_delete=models.CASCADE)
