@@ -36,6 +36,8 @@ MIDDLEWARE = [
     # Answers /healthz and /readyz before host validation, so probes from the
     # container runtime need no entry in ALLOWED_HOSTS.
     "educa.health.HealthCheckMiddleware",
+    # A database outage answers 503 (try again) instead of a 500 per request.
+    "educa.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
