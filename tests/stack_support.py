@@ -254,3 +254,114 @@ def stack(tmp_path_factory):
     running = boot_stack(workdir)
     yield running
     running.down("--volumes", "--remove-orphans")
+
+
+# --- Talking to the site as a user -------------------------------------------
+# Generic helpers for tests that drive the stack like a browser would: a
+# requests session that verifies the stack's certificate, forms posted with
+# their CSRF token and a same-origin Referer, and chat WebSockets carrying the
+# session cookie.
+
+
+def site_session(stack):
+    """A requests session for the stack, verifying TLS against its certificate."""
+    import requests
+
+    session = requests.Session()
+    session.verify = str(stack.ca_file)
+    # Otherwise REQUESTS_CA_BUNDLE (or CURL_CA_BUNDLE), when set, silently
+    # replaces session.verify on every request and the stack's certificate is
+    # not trusted; proxies from the environment must not see localhost either.
+    session.trust_env = False
+    return session
+
+
+def post_form(session, stack, path, data, form_path=None):
+    """GET the form at ``form_path`` (default ``path``), then POST ``data`` to ``path``.
+
+    The CSRF token comes from the cookie the GET set, and the Referer is the
+    page the form was on, as a browser sends it over HTTPS. Redirects are not
+    followed, so the caller sees where the site sends the user.
+    """
+    form_url = f"{stack.base_url}{form_path or path}"
+    page = session.get(form_url, timeout=30)
+    assert page.status_code == 200, f"GET {form_url}: {page.status_code}"
+    token = session.cookies.get("csrftoken")
+    assert token, f"GET {form_url} set no csrftoken cookie"
+    return session.post(
+        f"{stack.base_url}{path}",
+        data={"csrfmiddlewaretoken": token, **data},
+        headers={"Referer": form_url},
+        allow_redirects=False,
+        timeout=30,
+    )
+
+
+def register_student(stack, username, password):
+    """Sign up through /students/register/; return the signed-in session."""
+    session = site_session(stack)
+    response = post_form(
+        session,
+        stack,
+        "/students/register/",
+        {
+            "username": username,
+            "email": f"{username}@example.com",
+            "password1": password,
+            "password2": password,
+        },
+    )
+    assert response.status_code == 302, (
+        f"registration refused ({response.status_code}):\n{response.text[:2000]}"
+    )
+    assert session.cookies.get("sessionid"), "registration did not sign the student in"
+    return session
+
+
+def log_in(stack, username, password):
+    """Sign in through /accounts/login/; return the signed-in session."""
+    session = site_session(stack)
+    response = post_form(session, stack, "/accounts/login/", {"username": username, "password": password})
+    assert response.status_code == 302, f"login refused ({response.status_code}):\n{response.text[:2000]}"
+    return session
+
+
+def enroll(session, stack, slug):
+    """Press the enrol button on a course's public page; return the course's id."""
+    import re
+
+    page = f"/course/{slug}/"
+    form = session.get(f"{stack.base_url}{page}", timeout=30)
+    assert form.status_code == 200, f"GET {page}: {form.status_code}"
+    found = re.search(r'name="course_id" value="(\d+)"', form.text)
+    assert found, f"no enrol button on {page}"
+    response = post_form(session, stack, "/students/enroll-course/", {"course_id": found[1]}, form_path=page)
+    assert response.status_code == 302, f"enrolment refused ({response.status_code})"
+    return int(found[1])
+
+
+def chat_socket(stack, course, session=None, origin=None, **options):
+    """Open the chat WebSocket of a course through NGINX (websockets' sync client).
+
+    ``session`` supplies the cookies (none: anonymous); ``origin`` defaults to
+    the site's own, as a browser on the chat page would send it.
+    """
+    from websockets.sync.client import connect
+
+    headers = {}
+    if session is not None:
+        headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in session.cookies.items())
+    return connect(
+        f"{stack.ws_url}/ws/chat/room/{course}/",
+        ssl=stack.ssl_context(),
+        origin=origin or stack.base_url,
+        additional_headers=headers,
+        proxy=None,
+        open_timeout=15,
+        **options,
+    )
+
+
+def receive_json(socket, timeout=15):
+    """The next frame of a WebSocket, decoded from JSON."""
+    return json.loads(socket.recv(timeout=timeout))

@@ -1,0 +1,51 @@
+"""The course chat through NGINX, Daphne, Redis (channel layer) and PostgreSQL."""
+
+import pytest
+from websockets.exceptions import InvalidStatus
+
+from tests.stack.journeys import PASSWORD, chat_round_trip, enrolled_student, load_demo_courses, unique_name
+from tests.stack_support import chat_socket, register_student
+
+pytestmark = pytest.mark.stack
+
+
+@pytest.fixture(scope="module", autouse=True)
+def demo_courses(stack):
+    load_demo_courses(stack)
+
+
+def test_two_students_chat_and_the_messages_are_kept(stack):
+    """Two enrolled students exchange messages live over WSS; the messages are kept in the room's history."""
+    chat = chat_round_trip(stack)
+
+    stored = stack.psql("select content from chat_message order by id desc limit 50").splitlines()
+    for text in chat["messages"]:
+        assert text in stored
+
+    room = chat["session"].get(f"{stack.base_url}/chat/room/{chat['course']}/", timeout=30)
+    assert room.status_code == 200
+    for text in chat["messages"]:
+        assert text in room.text
+
+
+def refused_status(stack, course, session=None, origin=None):
+    with pytest.raises(InvalidStatus) as refused, chat_socket(stack, course, session, origin=origin):
+        pass
+    return refused.value.response.status_code
+
+
+def test_foreign_origin_is_refused(stack):
+    """A page on another site cannot open the chat with a student's cookies (WebSocket hijacking)."""
+    _, session, course = enrolled_student(stack, "carla")
+    assert refused_status(stack, course, session, origin="https://evil.example") == 403
+    # the same student from the site's own pages is let in
+    with chat_socket(stack, course, session):
+        pass
+
+
+def test_anonymous_and_outsiders_are_refused(stack):
+    """Only the course's signed-in students reach its chat: anonymous visitors and outsiders are refused."""
+    _, _, course = enrolled_student(stack, "dora")
+    assert refused_status(stack, course) == 403
+    outsider = register_student(stack, unique_name("outsider"), PASSWORD)
+    assert refused_status(stack, course, outsider) == 403
