@@ -1,5 +1,7 @@
 """Fixtures shared by every test layer."""
 
+import os
+
 import pytest
 
 # --- Courses, enrolment and chat -------------------------------------------
@@ -83,3 +85,64 @@ def media_root(settings, tmp_path):
     """Uploads go to a temporary MEDIA_ROOT, removed after the test."""
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+# --- Integration layer: what it needs before anything starts ----------------
+
+INTEGRATION_IMAGES = ("postgres:17", "redis:8.0")
+
+INTEGRATION_HELP = (
+    "The integration tests (marker 'integration') need {what}. "
+    "Install Docker Engine (Debian: apt-get install docker.io) and make it reachable "
+    "(/var/run/docker.sock or DOCKER_HOST); where no registry is reachable, `bash .ci/images.sh` "
+    "builds local stand-ins for {images}. Python packages: pip install -r requirements-dev.txt. "
+    "To run the other layers without it: pytest -m 'not integration'."
+)
+
+
+def integration_problem():
+    """Why the integration layer cannot run here, or None when it can."""
+    images = " and ".join(INTEGRATION_IMAGES)
+    try:
+        import docker
+        import testcontainers  # noqa: F401
+        import trustme  # noqa: F401
+    except ImportError as error:
+        return INTEGRATION_HELP.format(what=f"the Python package {error.name!r}", images=images)
+    try:
+        client = docker.from_env(timeout=10)
+        client.ping()
+    except Exception as error:  # any failure to talk to the engine means "no Docker"
+        return INTEGRATION_HELP.format(what=f"a running Docker Engine ({error})", images=images)
+    try:
+        missing = [image for image in INTEGRATION_IMAGES if not client.images.list(name=image)]
+    finally:
+        client.close()
+    if missing:
+        return INTEGRATION_HELP.format(what=f"the images {', '.join(missing)}", images=images)
+    return None
+
+
+@pytest.fixture(scope="session")
+def integration_prerequisites():
+    """Fail (never skip) the integration layer when Docker or its images are missing."""
+    problem = integration_problem()
+    if problem:
+        pytest.fail(problem, pytrace=False)
+    # testcontainers' reaper image cannot be pulled without a registry; the
+    # integration fixtures remove their containers themselves.
+    from testcontainers.core.config import testcontainers_config
+
+    if "TESTCONTAINERS_RYUK_DISABLED" not in os.environ:
+        testcontainers_config.ryuk_disabled = True
+
+
+@pytest.fixture(autouse=True)
+def _integration_prerequisites_for_marked_tests(request):
+    if request.node.get_closest_marker("integration") is not None:
+        request.getfixturevalue("integration_prerequisites")
+
+
+# --- Stack and browser layers: one production stack for the session ---------
+
+from tests.stack_support import stack  # noqa: E402, F401  (a session fixture, booted on first use)
