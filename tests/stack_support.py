@@ -276,12 +276,13 @@ def site_session(stack):
     return session
 
 
-def post_form(session, stack, path, data, form_path=None):
+def post_form(session, stack, path, data, form_path=None, files=None):
     """GET the form at ``form_path`` (default ``path``), then POST ``data`` to ``path``.
 
     The CSRF token comes from the cookie the GET set, and the Referer is the
-    page the form was on, as a browser sends it over HTTPS. Redirects are not
-    followed, so the caller sees where the site sends the user.
+    page the form was on, as a browser sends it over HTTPS. ``files`` makes it
+    a multipart upload (requests' format). Redirects are not followed, so the
+    caller sees where the site sends the user.
     """
     form_url = f"{stack.base_url}{form_path or path}"
     page = session.get(form_url, timeout=30)
@@ -291,6 +292,7 @@ def post_form(session, stack, path, data, form_path=None):
     return session.post(
         f"{stack.base_url}{path}",
         data={"csrfmiddlewaretoken": token, **data},
+        files=files,
         headers={"Referer": form_url},
         allow_redirects=False,
         timeout=30,

@@ -55,3 +55,27 @@ def chat_round_trip(stack, slug=DEMO_COURSE):
             received = receive_json(socket)
             assert (received["user"], received["message"]) == (bob, from_bob)
     return {"course": course, "session": ana_session, "username": ana, "messages": (from_ana, from_bob)}
+
+
+def instructor_with_module(stack, prefix="teacher"):
+    """A new instructor owning a course with one empty module; return (username, course slug, module id).
+
+    Made with a management command rather than the CMS forms: the tests using
+    it are about what happens to contents, not about building a course.
+    """
+    username = unique_name(prefix)
+    email = f"{username}@example.com"
+    code = "; ".join(
+        [
+            "from django.contrib.auth.models import Group, User",
+            "from courses.models import Course, Module, Subject",
+            f"user = User.objects.create_user({username!r}, {email!r}, {PASSWORD!r})",
+            "user.groups.add(Group.objects.get(name='Instructors'))",
+            "subject = Subject.objects.get_or_create(slug='programming', defaults={'title': 'Programming'})",
+            "name = user.username",
+            "course = Course.objects.create(owner=user, subject=subject[0], title=name, slug=name)",
+            "print(Module.objects.create(course=course, title='Handouts').pk)",
+        ]
+    )
+    module = int(stack.manage("shell", "-c", code).stdout.strip().splitlines()[-1])
+    return username, username, module
