@@ -212,6 +212,7 @@ def expect(*args, **kwargs):
     """Playwright's ``expect``, imported on use so a missing Playwright fails with HELP, not at import."""
     from playwright.sync_api import expect as playwright_expect
 
+    playwright_expect.set_options(timeout=ACTION_TIMEOUT_MS)
     return playwright_expect(*args, **kwargs)
 
 
