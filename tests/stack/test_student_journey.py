@@ -84,3 +84,15 @@ def test_anonymous_visitor_is_sent_to_sign_in(stack):
     )
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/accounts/login/")
+
+
+def test_course_subdomain_leads_to_the_course_page(stack):
+    """<course-slug>.<site domain> is answered by NGINX and Django sends the visitor to that course's page."""
+    response = site_session(stack).get(
+        f"{stack.base_url}/",
+        headers={"Host": f"{DEMO_COURSE}.localhost:{stack.https_port}"},
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert response.status_code in (301, 302)
+    assert response.headers["Location"] == f"https://localhost:{stack.https_port}/course/{DEMO_COURSE}/"
