@@ -193,9 +193,6 @@ def make_env(workdir, project, **overrides):
         "POSTGRES_USER": "educa",
         "POSTGRES_PASSWORD": secrets.token_hex(24),
         "REDIS_PASSWORD": secrets.token_hex(24),
-        # A test stack must not tell the browser to pin HSTS for localhost.
-        "NGINX_HSTS_MAX_AGE": "0",
-        "SECURE_HSTS_PRELOAD": "False",
         "UWSGI_WORKERS": "2",
         "UWSGI_THREADS": "2",
         "UPLOAD_MAX_MB": "2",
