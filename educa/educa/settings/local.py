@@ -19,7 +19,7 @@ SITE_DOMAIN = config("SITE_DOMAIN", default="localhost")
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": BASE_DIR / "db.sqlite3",
+        "NAME": config("SQLITE_PATH", default=str(BASE_DIR / "db.sqlite3")),
     }
 }
 
