@@ -1,8 +1,34 @@
-"""Fixtures shared by every test layer."""
+"""Fixtures shared by every test layer, and the order the layers run in."""
 
 import os
 
 import pytest
+
+LAYERS = ("unit", "integration", "stack", "browser")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Run the layers in order: unit, integration, stack, browser.
+
+    pytest-django sorts tests by their use of the database, which would mix
+    the layers; the cheap layers should fail first, and the browser layer
+    (whose Playwright session owns an event loop) must come after every
+    asyncio test. Within the browser layer, tests that restart part of the
+    shared stack go last. Every test must belong to exactly one layer, so that
+    ``-m <layer>`` never leaves one out.
+    """
+    unassigned = [item.nodeid for item in items if not any(item.get_closest_marker(m) for m in LAYERS)]
+    if unassigned:
+        raise pytest.UsageError(f"tests without a layer marker ({', '.join(LAYERS)}): {unassigned}")
+
+    def rank(item):
+        layer = next(i for i, name in enumerate(LAYERS) if item.get_closest_marker(name))
+        disrupts = getattr(getattr(item, "function", None), "disrupts_shared_stack", False)
+        return (layer, disrupts)
+
+    items.sort(key=rank)
+
 
 # --- Courses, enrolment and chat -------------------------------------------
 

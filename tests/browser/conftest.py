@@ -18,15 +18,6 @@ from tests.browser.support import (
 )
 
 
-def pytest_collection_modifyitems(items):
-    """Tests that restart part of the shared stack run after every other test of the session.
-
-    The sort is stable, so everything else keeps its order; the other layers
-    never meet a service coming back up.
-    """
-    items.sort(key=lambda item: getattr(getattr(item, "function", None), "disrupts_shared_stack", False))
-
-
 @pytest.fixture(scope="session", autouse=True)
 def _browser_prerequisites():
     """Fail the layer at once (before booting the stack) when the browser is missing."""
