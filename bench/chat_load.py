@@ -1,0 +1,177 @@
+"""Chat load: many students in one course room over WSS, through NGINX and Daphne.
+
+Every client is a real signed-in, enrolled student (its session cookie opens
+the socket, with the site's own Origin, as the chat page would). Each client
+sends its messages on a fixed schedule; every message is stored by the server
+before it is broadcast, so each one is a database write plus a fan-out through
+the Redis channel layer to every client in the room.
+
+All clients live in this one process and share its clock, so the delay from
+a send to its arrival at another client is measured directly. That also means
+the load generator's own event loop (decrypting TLS for every client) is part
+of what is measured; it runs on the same cores as the stack.
+"""
+
+import asyncio
+import json
+import random
+import time
+from dataclasses import dataclass, field
+
+
+def percentile(values, fraction):
+    """The value below which ``fraction`` of ``values`` lie (nearest rank); 0 for none."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(fraction * len(ordered)) - 1))
+    return ordered[rank]
+
+
+@dataclass
+class ChatResult:
+    """One room load, reduced to what the report compares."""
+
+    tag: str
+    clients: int
+    messages_per_client: int
+    interval: float
+    sent: int = 0
+    delivered: int = 0
+    expected: int = 0
+    errors: list = field(default_factory=list)
+    latencies: list = field(default_factory=list)
+    send_seconds: float = 0.0
+    seconds: float = 0.0
+
+    @property
+    def offered_deliveries_per_second(self):
+        """What the senders asked for: every message to every other client, over the sending window."""
+        return self.expected / self.send_seconds if self.send_seconds else 0.0
+
+    @property
+    def deliveries_per_second(self):
+        return self.delivered / self.seconds if self.seconds else 0.0
+
+    def latency_ms(self):
+        return {
+            "p50": round(percentile(self.latencies, 0.50) * 1000, 2),
+            "p95": round(percentile(self.latencies, 0.95) * 1000, 2),
+            "max": round(max(self.latencies, default=0.0) * 1000, 2),
+        }
+
+    def as_dict(self):
+        return {
+            "tag": self.tag,
+            "clients": self.clients,
+            "messages_per_client": self.messages_per_client,
+            "send_interval_s": self.interval,
+            "sent": self.sent,
+            "delivered_to_other_clients": self.delivered,
+            "expected_deliveries": self.expected,
+            "send_seconds": round(self.send_seconds, 3),
+            "seconds": round(self.seconds, 3),
+            "offered_deliveries_per_second": round(self.offered_deliveries_per_second, 1),
+            "deliveries_per_second": round(self.deliveries_per_second, 1),
+            "latency_ms": self.latency_ms(),
+            "errors": self.errors[:20],
+        }
+
+
+def message_text(tag, sender, seq):
+    return f"bench {tag} {sender} {seq}"
+
+
+def parse_text(text, tag):
+    """(sender, seq) of one of this run's messages, or None for anything else."""
+    parts = text.split()
+    if len(parts) != 4 or parts[:2] != ["bench", tag]:
+        return None
+    return int(parts[2]), int(parts[3])
+
+
+async def open_sockets(url, cookie_headers, ssl_context, origin):
+    from websockets.asyncio.client import connect
+
+    # When connect() returns, the server has accepted the socket, and it
+    # accepts only after joining the room's group: no message can be missed.
+    return await asyncio.gather(
+        *(
+            connect(
+                url,
+                ssl=ssl_context,
+                origin=origin,
+                additional_headers={"Cookie": cookie},
+                proxy=None,
+                open_timeout=60,
+            )
+            for cookie in cookie_headers
+        )
+    )
+
+
+async def room_load(url, cookie_headers, ssl_context, origin, messages_per_client, interval, tag, settle=30):
+    """Connect every client to the room at ``url``, let each send its messages, time the deliveries.
+
+    ``cookie_headers`` has one Cookie header value per client. Each client
+    sends ``messages_per_client`` messages ``interval`` seconds apart, the
+    clients' schedules offset at random within one interval. Deliveries still
+    missing ``settle`` seconds after the last send are counted as lost.
+    """
+    clients = len(cookie_headers)
+    result = ChatResult(tag=tag, clients=clients, messages_per_client=messages_per_client, interval=interval)
+    result.expected = clients * messages_per_client * (clients - 1)
+    sent_at = {}
+    sockets = await open_sockets(url, cookie_headers, ssl_context, origin)
+    first_send = None
+    last_send = None
+    last_delivery = None
+
+    async def receive(index, socket):
+        nonlocal last_delivery
+        # every message of the room arrives at every client, its own included
+        remaining = clients * messages_per_client
+        while remaining:
+            payload = json.loads(await socket.recv())
+            arrived = time.perf_counter()
+            if "error" in payload:
+                result.errors.append(payload["error"])
+                continue
+            found = parse_text(payload.get("message", ""), tag)
+            if found is None:
+                continue
+            remaining -= 1
+            sender, _ = found
+            if sender != index:
+                result.latencies.append(arrived - sent_at[found])
+                result.delivered += 1
+                last_delivery = arrived
+
+    async def send(index, socket, start):
+        nonlocal last_send
+        offset = random.uniform(0, interval)
+        for seq in range(messages_per_client):
+            # an absolute schedule, so a late wake-up does not delay every later message
+            await asyncio.sleep(max(0.0, start + offset + seq * interval - time.perf_counter()))
+            sent_at[(index, seq)] = time.perf_counter()
+            await socket.send(json.dumps({"message": message_text(tag, index, seq)}))
+            result.sent += 1
+            last_send = max(last_send or 0.0, time.perf_counter())
+
+    try:
+        receivers = [asyncio.create_task(receive(index, socket)) for index, socket in enumerate(sockets)]
+        first_send = time.perf_counter()
+        await asyncio.gather(*(send(index, socket, first_send) for index, socket in enumerate(sockets)))
+        _, pending = await asyncio.wait(receivers, timeout=settle)
+        for task in pending:
+            task.cancel()
+        for task in receivers:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                result.errors.append(repr(task.exception()))
+    finally:
+        await asyncio.gather(*(socket.close() for socket in sockets), return_exceptions=True)
+    # rates are taken from the first send: to the last send for what was
+    # offered, to the last delivery for what the clients received
+    result.send_seconds = (last_send or first_send) - first_send
+    result.seconds = (last_delivery or first_send) - first_send
+    return result

@@ -1,0 +1,143 @@
+"""Preparing and reconfiguring the benchmarked stack from outside.
+
+Everything here goes through ``docker compose`` on the stack's own project
+(the helpers of tests/stack_support.py) or through the site itself; nothing
+in the application is edited for the benchmark.
+"""
+
+import json
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+from tests.stack_support import REPO, enroll, register_student
+
+DEMO_COURSE = "python-from-scratch"
+# the first text of its first module, as the player shows it
+DEMO_FIRST_CONTENT = "Python reads almost like English."
+
+
+def production_uwsgi_defaults():
+    """(workers, threads) the production compose file uses when the operator sets nothing."""
+    compose = (REPO / "docker-compose.yml").read_text()
+    workers = re.search(r"UWSGI_WORKERS: \$\{UWSGI_WORKERS:-(\d+)\}", compose)
+    threads = re.search(r"UWSGI_THREADS: \$\{UWSGI_THREADS:-(\d+)\}", compose)
+    return int(workers[1]), int(threads[1])
+
+
+def reconfigure_web(stack, **changes):
+    """Recreate only the web service with changed settings; a value of None removes a setting.
+
+    The env file is the one the stack was booted with, so everything else
+    (secrets, database, Redis, NGINX) stays as it is; ``--no-deps`` keeps
+    compose from touching the other services.
+    """
+    for name, value in changes.items():
+        if value is None:
+            stack.env.pop(name, None)
+        else:
+            stack.env[name] = str(value)
+    stack.env_file.write_text("".join(f"{name}={value}\n" for name, value in stack.env.items()))
+    stack.compose("up", "-d", "--wait", "--no-deps", "web")
+    stack.wait_ready()
+
+
+UWSGI_LAYOUT = """
+import json, socket
+sock = socket.socket(socket.AF_UNIX)
+sock.connect("/run/educa/uwsgi-stats.sock")
+data = b""
+while chunk := sock.recv(65536):
+    data += chunk
+stats = json.loads(data)
+print(json.dumps([len(worker["cores"]) for worker in stats["workers"]]))
+"""
+
+
+def uwsgi_layout(stack):
+    """(workers, threads) uWSGI is really running with, read from its stats socket."""
+    cores = json.loads(stack.exec("web", "python", "-c", UWSGI_LAYOUT).stdout.strip().splitlines()[-1])
+    return len(cores), max(cores)
+
+
+def _redis_cli(stack, *args):
+    # REDISCLI_AUTH keeps the password off the command line, as the healthcheck does
+    database = stack.env.get("REDIS_CACHE_DB", "0")
+    quoted = " ".join(f"'{arg}'" for arg in args)
+    return stack.exec(
+        "cache", "sh", "-c", f'REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -n {database} {quoted}'
+    ).stdout
+
+
+def flush_cache(stack):
+    """Empty Redis' cache database (the channel layer's database is left alone)."""
+    _redis_cli(stack, "FLUSHDB")
+
+
+def cached_entries(stack):
+    """How many cached values (not version counters) Redis' cache database holds.
+
+    Keys look like ``educa:1:catalogue:v3:courses:all`` or
+    ``educa:1:course:7:v1:modules``; the version counters themselves
+    (``...:catalogue:version``) do not match ``:v<digit>``.
+    """
+    return len(_redis_cli(stack, "--scan", "--pattern", "*:v[0-9]*").split())
+
+
+EXTRA_COURSES = """
+from django.contrib.auth import get_user_model
+from courses.models import Content, Course, Module, Subject, Text
+
+owner, _ = get_user_model().objects.get_or_create(username="bench-instructor")
+subjects = list(Subject.objects.order_by("pk"))
+for number in range({count}):
+    course, created = Course.objects.get_or_create(
+        slug=f"bench-course-{{number}}",
+        defaults=dict(
+            owner=owner,
+            subject=subjects[number % len(subjects)],
+            title=f"Benchmark course {{number}}",
+            overview="A course created for the benchmark, with a few modules of text.",
+        ),
+    )
+    if not created:
+        continue
+    for module_number in range(3):
+        module = Module.objects.create(course=course, title=f"Part {{module_number}}", description="Reading.")
+        for lesson in range(2):
+            text = Text.objects.create(owner=owner, title=f"Lesson {{lesson}}", content="Some text. " * 40)
+            Content.objects.create(module=module, item=text)
+print(Course.objects.count())
+"""
+
+
+def seed_courses(stack, extra_courses):
+    """The demo courses plus ``extra_courses`` more, so the catalogue is not a toy; return the total."""
+    stack.manage("load_demo_data")
+    output = stack.manage("shell", "-c", EXTRA_COURSES.format(count=extra_courses)).stdout
+    return int(output.strip().splitlines()[-1])
+
+
+def enrolled_students(stack, count, password, prefix, slug=DEMO_COURSE):
+    """Register ``count`` students through the site and enrol them; return (sessions, course id)."""
+
+    def one(number):
+        session = register_student(stack, f"{prefix}-{number}", password)
+        return session, enroll(session, stack, slug)
+
+    # a few at a time: registration hashes a password, which is CPU-bound on the server
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        signed_up = list(pool.map(one, range(count)))
+    return [session for session, _ in signed_up], signed_up[0][1]
+
+
+def cookie_header(session):
+    return "; ".join(f"{cookie.name}={cookie.value}" for cookie in session.cookies)
+
+
+def count_chat_rows(stack, tag):
+    """Rows of chat_message written by one chat load (its messages carry the run's tag)."""
+    # the tag is made by the benchmark itself (a label and hex digits), never user input
+    if not re.fullmatch(r"[a-z]+-[0-9a-f]+", tag):
+        raise ValueError(f"unexpected chat load tag {tag!r}")
+    sql = f"select count(*) from chat_message where content like 'bench {tag} %'"  # noqa: S608
+    return int(stack.psql(sql))
