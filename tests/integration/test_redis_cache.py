@@ -6,6 +6,7 @@ other's cached contents.
 """
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.test import Client
 
 from courses.models import Course, Module, Text
@@ -35,6 +36,23 @@ def test_the_catalogue_is_served_from_redis_until_the_course_changes(
     page = client.get("/").text
     assert "Python for everyone" in page
     assert "Renamed quietly" not in page
+
+
+@pytest.fixture
+def instructor(make_user):
+    """An instructor allowed to edit texts.
+
+    The permissions are given directly: a transactional test earlier in the
+    session flushes the database, and with it the Instructors group that a
+    data migration made (permissions are recreated after a flush, groups not).
+    """
+    user = make_user("instructor")
+    user.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="courses", codename__in=["change_content", "change_text"]
+        )
+    )
+    return user
 
 
 def test_an_edit_in_the_cms_shows_in_the_course_player_at_once(
