@@ -91,9 +91,13 @@ def _empty_cache_for_unit_tests(request):
         return
     from django.core.cache import cache
 
+    from courses.cache import _breaker
+
     cache.clear()
+    _breaker.reset()
     yield
     cache.clear()
+    _breaker.reset()
 
 
 @pytest.fixture

@@ -5,18 +5,103 @@ course bumps its version (and the catalogue's), so stale entries are simply
 never read again and expire on their own; no key pattern deletes are needed,
 and two courses can never share a key.
 
-Redis being down must not break a page: every call here logs the failure and
-falls back to computing the value.
+Redis being unavailable must not break or slow down the site:
+
+* a failed call makes this process leave the cache alone for
+  ``RETRY_AFTER`` seconds (pages are computed uncached meanwhile), so a frozen
+  Redis costs one timeout per window, not one per call;
+* an invalidation that could not be written would let stale pages come back
+  once Redis returns, so the first successful call after such a loss clears
+  the cache (its own Redis database: the channel layer is not touched).
+
+One warning is logged when the cache goes away and one when it is back.
 """
 
+import contextlib
 import logging
+import threading
+import time
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 logger = logging.getLogger(__name__)
 
 CATALOGUE_VERSION_KEY = "catalogue:version"
+
+# Seconds the cache is left alone after a failure.
+RETRY_AFTER = 5.0
+
+
+class CacheUnavailable(Exception):
+    """The cache failed just now, or recently enough not to be tried."""
+
+
+class _Breaker:
+    """Per-process memory of cache failures (shared by the threads of a worker)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.retry_at = 0.0
+        self.lost_invalidation = False
+
+    def call(self, operation, description):
+        if time.monotonic() < self.retry_at:
+            raise CacheUnavailable
+        try:
+            if self.lost_invalidation:
+                cache.clear()
+                with self.lock:
+                    self.lost_invalidation = False
+                logger.warning("cache reachable again: cleared it, invalidations were lost meanwhile")
+            return operation()
+        except Exception as exc:  # the cache is an optimisation: any failure means "no cache"
+            with self.lock:
+                was_up = self.retry_at == 0.0
+                self.retry_at = time.monotonic() + RETRY_AFTER
+            if was_up:
+                logger.warning(
+                    "cache unavailable while %s (%s: %s); serving uncached, retrying in %ss",
+                    description,
+                    exc.__class__.__name__,
+                    exc,
+                    RETRY_AFTER,
+                )
+            raise CacheUnavailable from exc
+
+    def succeeded(self):
+        if self.retry_at:
+            with self.lock:
+                self.retry_at = 0.0
+            logger.warning("cache reachable again")
+
+    def forget_invalidation(self):
+        with self.lock:
+            self.lost_invalidation = True
+
+    def reset(self):
+        with self.lock:
+            self.retry_at = 0.0
+            self.lost_invalidation = False
+
+
+_breaker = _Breaker()
+
+
+@receiver(setting_changed)
+def _new_cache_new_memory(setting, **kwargs):
+    # Failures of a cache that is no longer configured say nothing of the new one.
+    if setting == "CACHES":
+        _breaker.reset()
+
+
+def _cached(operation, description):
+    """Run ``operation`` against the cache; raise CacheUnavailable if it cannot."""
+    result = _breaker.call(operation, description)
+    _breaker.succeeded()
+    return result
 
 
 def _course_version_key(course_id):
@@ -24,31 +109,30 @@ def _course_version_key(course_id):
 
 
 def _get_version(key):
-    try:
+    def read():
         version = cache.get(key)
         if version is None:
             cache.add(key, 1, timeout=None)
             version = cache.get(key, 1)
         return version
-    except Exception:  # the cache is an optimisation; any failure means "no cache"
-        logger.warning("cache unavailable while reading %s", key, exc_info=True)
+
+    try:
+        return _cached(read, f"reading {key}")
+    except CacheUnavailable:
         return None
 
 
 def _bump(key):
-    try:
-        cache.incr(key)
-    except ValueError:  # the key does not exist yet (or expired)
-        _set_quietly(key, 2)
-    except Exception:
-        logger.warning("cache unavailable while invalidating %s", key, exc_info=True)
+    def bump():
+        try:
+            cache.incr(key)
+        except ValueError:  # the key does not exist yet (or was evicted)
+            cache.set(key, 2, timeout=None)
 
-
-def _set_quietly(key, value):
     try:
-        cache.set(key, value, timeout=None)
-    except Exception:
-        logger.warning("cache unavailable while writing %s", key, exc_info=True)
+        _cached(bump, f"invalidating {key}")
+    except CacheUnavailable:
+        _breaker.forget_invalidation()
 
 
 def catalogue_key(*parts):
@@ -88,14 +172,11 @@ def get_or_compute(key, compute, timeout=None):
     if key is None:
         return compute()
     try:
-        value = cache.get(key)
-    except Exception:
-        logger.warning("cache unavailable while reading %s", key, exc_info=True)
+        value = _cached(lambda: cache.get(key), f"reading {key}")
+    except CacheUnavailable:
         return compute()
     if value is None:
         value = compute()
-        try:
-            cache.set(key, value, timeout)
-        except Exception:
-            logger.warning("cache unavailable while writing %s", key, exc_info=True)
+        with contextlib.suppress(CacheUnavailable):
+            _cached(lambda: cache.set(key, value, timeout), f"writing {key}")
     return value

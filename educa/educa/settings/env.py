@@ -80,7 +80,6 @@ def redis_connection_kwargs(url, cert_reqs="required", ca_certs=None, timeout=5.
     kwargs = {
         "socket_connect_timeout": timeout,
         "socket_timeout": timeout,
-        "retry_on_timeout": True,
         "health_check_interval": 30,
     }
     if urlsplit(url).scheme == "rediss":

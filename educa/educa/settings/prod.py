@@ -42,7 +42,7 @@ _REDIS_PASSWORD = secret("REDIS_PASSWORD")
 _REDIS_OPTIONS = {
     "cert_reqs": config("REDIS_SSL_CERT_REQS", default="required"),
     "ca_certs": config("REDIS_SSL_CA_CERTS", default=None),
-    "timeout": config("REDIS_TIMEOUT", default=5.0, cast=float),
+    "timeout": config("REDIS_TIMEOUT", default=2.0, cast=float),
 }
 REDIS_CACHE_URL = redis_url(_REDIS_BASE, config("REDIS_CACHE_DB", default=0, cast=int), _REDIS_PASSWORD)
 REDIS_CHANNEL_LAYER_URL = redis_url(
@@ -73,6 +73,8 @@ CHANNEL_LAYERS = {
                     "address": REDIS_CHANNEL_LAYER_URL,
                     **redis_connection_kwargs(REDIS_CHANNEL_LAYER_URL, **_REDIS_OPTIONS),
                     "socket_timeout": _REDIS_OPTIONS["timeout"] + _CHANNEL_LAYER_BRPOP_TIMEOUT,
+                    # a chat message is worth one more try; a cache read is not
+                    "retry_on_timeout": True,
                 }
             ],
             "capacity": config("CHANNEL_LAYER_CAPACITY", default=200, cast=int),
