@@ -102,11 +102,22 @@ def _empty_cache_for_unit_tests(request):
 
 @pytest.fixture
 def instructor(make_user):
-    """A user in the "Instructors" group (created by the courses data migration)."""
-    from django.contrib.auth.models import Group
+    """A user in the "Instructors" group.
 
+    The group comes from the courses data migration; a transactional test
+    before this one may have flushed it, so the same code makes sure it exists.
+    """
+    from importlib import import_module
+    from types import SimpleNamespace
+
+    from django.apps import apps
+    from django.contrib.auth.models import Group
+    from django.db import connection
+
+    migration = import_module("courses.migrations.0002_instructors_group")
+    migration.create_instructors_group(apps, SimpleNamespace(connection=connection))
     user = make_user("instructor")
-    user.groups.add(Group.objects.get(name="Instructors"))
+    user.groups.add(Group.objects.get(name=migration.GROUP_NAME))
     return user
 
 
