@@ -6,6 +6,7 @@ opens, feeds and drops at will. The browser layer covers the real thing.
 """
 
 import json
+import os
 import shutil
 import subprocess
 
@@ -41,6 +42,14 @@ class Element {
     return this.children.find((child) => child.className !== undefined
       && wanted.every((name) => child.className.split(" ").includes(name))) || null;
   }
+  getElementsByTagName(tag) {
+    const found = [];
+    for (const child of this.children) {
+      if (child.tagName === tag) { found.push(child); }
+      if (child.getElementsByTagName) { found.push(...child.getElementsByTagName(tag)); }
+    }
+    return found;
+  }
   addEventListener(type, listener) { (this.listeners[type] = this.listeners[type] || []).push(listener); }
   fire(type, event) { for (const listener of this.listeners[type] || []) { listener(event); } }
   focus() {}
@@ -54,6 +63,14 @@ const log = new Element("div");
 const placeholder = new Element("p");
 placeholder.className = "notice empty";
 log.appendChild(placeholder);
+// One message of history as the server renders it, in the site's time zone (UTC).
+const history = new Element("div");
+history.className = "history";
+const historyTime = new Element("time");
+historyTime.dateTime = "2026-01-01T10:00:00+00:00";
+historyTime.textContent = "Jan 1, 10:00";
+history.appendChild(historyTime);
+log.appendChild(history);
 const elements = {
   "chat-config": config, "chat-messages": log, "chat-form": new Element("form"),
   "chat-message-input": new Element("input"), "chat-status": new Element("p"),
@@ -102,7 +119,8 @@ const submit = (text) => {
   elements["chat-form"].fire("submit", { preventDefault() {} });
 };
 const runNextTimer = () => { const timer = timers.shift(); timer.callback(); return timer.delay; };
-const result = { url: sockets[0].url, statusBeforeOpen: status() };
+const result = { url: sockets[0].url, statusBeforeOpen: status(), historyTime: historyTime.textContent };
+log.children = log.children.filter((child) => child !== history);
 
 sockets[0].open();
 result.statusOpen = status();
@@ -148,12 +166,18 @@ console.log(JSON.stringify(result));
 
 def run_chat_script(tmp_path, protocol="https:"):
     if NODE is None:
-        pytest.skip("Node.js is needed to run the chat script (apt-get install nodejs)")
+        pytest.fail("Node.js is needed to run the chat script: apt-get install nodejs", pytrace=False)
     harness = tmp_path / "harness.js"
     harness.write_text(HARNESS)
     script = settings.BASE_DIR / "static" / "js" / "chat.js"
     completed = subprocess.run(
-        [NODE, str(harness), str(script), protocol], capture_output=True, text=True, timeout=30, check=False
+        [NODE, str(harness), str(script), protocol],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        # A reader far from the site's UTC: times must be shown in their zone.
+        env={**os.environ, "TZ": "Asia/Kolkata", "LANG": "C.UTF-8"},
     )
     assert completed.returncode == 0, completed.stderr
     return json.loads(completed.stdout)
@@ -167,6 +191,12 @@ def chat_run(tmp_path_factory):
 def test_the_socket_scheme_follows_the_page(tmp_path, chat_run):
     assert chat_run["url"] == "wss://educa.test/ws/chat/room/7/"
     assert run_chat_script(tmp_path, "http:")["url"] == "ws://educa.test/ws/chat/room/7/"
+
+
+def test_history_times_are_shown_in_the_readers_time_zone(chat_run):
+    # 10:00 UTC is 15:30 in Kolkata; the server wrote "Jan 1, 10:00".
+    assert "03:30" in chat_run["historyTime"] or "15:30" in chat_run["historyTime"], chat_run["historyTime"]
+    assert chat_run["historyTime"].startswith("Jan 1")
 
 
 def test_the_status_says_connected_once_open(chat_run):

@@ -62,6 +62,18 @@
     return date.toLocaleString([], { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
   }
 
+  // The history arrives rendered by the server (in the site's time zone);
+  // show it in the reader's time zone, like the messages that arrive live.
+  function localiseHistory() {
+    var times = log.getElementsByTagName("time");
+    for (var i = 0; i < times.length; i += 1) {
+      var text = formatTime(times[i].dateTime);
+      if (text) {
+        times[i].textContent = text;
+      }
+    }
+  }
+
   function appendMessage(data) {
     removePlaceholder();
     var item = document.createElement("div");
@@ -205,6 +217,7 @@
     }
   });
 
+  localiseHistory();
   scrollToNewest();
   connect();
 })();
