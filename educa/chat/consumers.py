@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from .models import Message
-from .permissions import chat_course_for
+from .permissions import chat_course_for, may_chat
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 # "message too big" (1009) is reserved for the WebSocket stack itself (Daphne
 # refuses to send it), so the application range mirrors it as 4009.
 CLOSE_TOO_BIG = 4009
+# Close code for a user who left the course (or was removed) while connected.
+CLOSE_NOT_A_MEMBER = 4003
 
 
 def group_name(course_id):
@@ -90,6 +92,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
             logger.exception("could not save a chat message in course %s", self.course.pk)
             await self.send_error("The message could not be sent; please try again.")
             return
+        if message is None:
+            await self.send_error("You are no longer a member of this course.")
+            await self.close(code=CLOSE_NOT_A_MEMBER)
+            return
         # Only a stored message is broadcast, so what people saw is what the
         # history will show when the page is reloaded.
         await self.channel_layer.group_send(
@@ -117,6 +123,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     @database_sync_to_async
     def save_message(self, text):
+        """Store the message, or return None if the user is no longer in the course.
+
+        Membership is checked again for every message: the one checked on
+        connecting may have ended since (unenrolled, or removed by the owner).
+        """
+        if not may_chat(self.user, self.course):
+            return None
         return Message.objects.create(user=self.user, course=self.course, content=text)
 
     async def chat_message(self, event):

@@ -324,3 +324,15 @@ def test_deleting_a_user_deletes_their_messages_only(course, student, classmate)
     student.delete()
 
     assert list(Message.objects.values_list("content", flat=True)) == ["from bob"]
+
+
+async def test_a_student_removed_from_the_course_can_no_longer_post(course, student):
+    communicator = await joined(student, course.pk)
+    await database_sync_to_async(course.students.remove)(student)
+
+    await communicator.send_json_to({"message": "still here?"})
+
+    assert await communicator.receive_json_from() == {"error": "You are no longer a member of this course."}
+    closed = await communicator.receive_output()
+    assert closed == {"type": "websocket.close", "code": 4003}
+    assert await messages_in(course) == []
