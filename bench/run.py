@@ -9,7 +9,8 @@ do), fills it through the site itself, then measures in one run:
    student's course player: as configured (Redis cache) against the same stack
    with the cache made ineffective (CACHE_TTL=0: every cached value is deleted
    as it is written, so every request computes everything); and, on the
-   catalogue, uWSGI's production defaults against 1 worker with 1 thread.
+   catalogue and the player, uWSGI's production defaults against 1 worker
+   with 1 thread.
 2. The course chat over WSS: N students in one room, each sending K messages;
    delivery latency to every other client and deliveries per second, against
    the same load in a room of two.
@@ -104,16 +105,22 @@ def measure_page(stack, page, args):
     headers = [f"Cookie: {page['cookie']}"] if page["cookie"] else []
     if args.warmup:
         run_wrk(page["url"], args.warmup, args.connections, headers=headers)
+    respawns = stack_control.uwsgi_stats(stack)["respawns"]
+    load = os.getloadavg()[0]
     result = run_wrk(page["url"], args.duration, args.connections, headers=headers)
     # wrk counts only 4xx/5xx as errors; a 302 to the login page would pass
     # unnoticed, so the page is checked again once the load is over.
     check_page(page["session"], page["url"], page["expect"])
     outcome = result.as_dict()
     outcome["cached_entries_after"] = stack_control.cached_entries(stack)
+    outcome["uwsgi_worker_respawns"] = stack_control.uwsgi_stats(stack)["respawns"] - respawns
+    # the machine's load as the run began: other containers on the engine add noise
+    outcome["load_average_1min_before"] = round(load, 2)
     log(
         f"  {page['name']}: {result.requests_per_second:.1f} req/s, p50 {result.latency_ms['p50']} ms, "
         f"p99 {result.latency_ms['p99']} ms, errors {result.failed}, "
-        f"cached entries {outcome['cached_entries_after']}"
+        f"cached entries {outcome['cached_entries_after']}, "
+        f"worker respawns {outcome['uwsgi_worker_respawns']}, load {load:.2f}"
     )
     return outcome
 
@@ -176,21 +183,28 @@ def build_table(results):
                 f"cache {name} p50 ms (lower is better)", base["latency_ms"]["p50"], ours["latency_ms"]["p50"]
             )
         )
-    base, ours = results["uwsgi"]["baseline"], results["uwsgi"]["educa"]
-    label = "uWSGI {}x{} vs {}x{} GET /".format(
-        *results["uwsgi_layout_baseline"], *results["uwsgi_layout_default"]
+    layout = "uWSGI {}x{} vs {}x{}".format(
+        results["uwsgi_baseline"]["workers"],
+        results["uwsgi_baseline"]["threads"],
+        results["uwsgi_default"]["workers"],
+        results["uwsgi_default"]["threads"],
     )
-    rows.append(
-        compare(f"{label} req/s (higher is better)", base["requests_per_second"], ours["requests_per_second"])
-    )
-    for quantile in ("p50", "p99"):
+    for name, pair in results["uwsgi"].items():
+        base, ours = pair["baseline"], pair["educa"]
+        label = f"{layout} {name}"
         rows.append(
             compare(
-                f"{label} {quantile} ms (lower is better)",
-                base["latency_ms"][quantile],
-                ours["latency_ms"][quantile],
+                f"{label} req/s (higher is better)", base["requests_per_second"], ours["requests_per_second"]
             )
         )
+        for quantile in ("p50", "p99"):
+            rows.append(
+                compare(
+                    f"{label} {quantile} ms (lower is better)",
+                    base["latency_ms"][quantile],
+                    ours["latency_ms"][quantile],
+                )
+            )
     base, ours = results["chat"]["baseline"], results["chat"]["educa"]
     label = f"chat {base['clients']} vs {ours['clients']} clients"
     for quantile in ("p50", "p95", "max"):
@@ -280,33 +294,50 @@ def benchmark(stack, args, results):
             "expect": stack_control.DEMO_FIRST_CONTENT,
         },
     ]
-    results["uwsgi_layout_default"] = stack_control.uwsgi_layout(stack)
+    results["uwsgi_default"] = stack_control.uwsgi_stats(stack)
+    layout = "uWSGI {workers} workers x {threads} threads".format(**results["uwsgi_default"])
 
-    log(
-        "HTTP as configured: Redis cache, uWSGI {} workers x {} threads".format(
-            *results["uwsgi_layout_default"]
-        )
-    )
-    educa_http = {page["name"]: measure_page(stack, page, args) for page in pages}
-
-    log(f"chat: baseline room of 2, then {args.students} clients, {args.messages} messages each")
+    log(f"chat: a room of 2 (baseline), then {args.students} clients, {args.messages} messages each")
     results["chat"] = {
         "baseline": measure_chat(stack, sessions[:2], course, args, "pair"),
         "educa": measure_chat(stack, sessions, course, args, "room"),
     }
 
-    log("baseline: web recreated with CACHE_TTL=0 (every cached value is deleted as it is written)")
-    stack_control.reconfigure_web(stack, CACHE_TTL=0)
-    results["http_cache"] = {
+    # The scenarios run in mirrored order (as configured: detail, player,
+    # catalogue; uWSGI 1x1: catalogue, player; without the cache: catalogue,
+    # player, detail), so a slow drift in the machine's load weighs on both
+    # sides of each pair alike.
+    catalogue, detail, player = pages
+    log(f"HTTP as configured: Redis cache, {layout}")
+    educa_http = {page["name"]: measure_page(stack, page, args) for page in (detail, player, catalogue)}
+
+    # The catalogue is CPU-bound once cached; the player also waits on the
+    # database (session, enrolment, modules), where more workers can overlap.
+    log("baseline: web recreated with uWSGI 1 worker x 1 thread (the reference chapter), cache on")
+    stack_control.reconfigure_web(stack, UWSGI_WORKERS=1, UWSGI_THREADS=1)
+    results["uwsgi_baseline"] = stack_control.uwsgi_stats(stack)
+    log("  uWSGI now runs {workers} worker(s) x {threads} thread(s)".format(**results["uwsgi_baseline"]))
+    results["uwsgi"] = {
         page["name"]: {"baseline": measure_page(stack, page, args), "educa": educa_http[page["name"]]}
-        for page in pages
+        for page in (catalogue, player)
     }
 
-    log("baseline: web recreated with uWSGI 1 worker x 1 thread (the reference chapter), cache on")
-    stack_control.reconfigure_web(stack, CACHE_TTL=None, UWSGI_WORKERS=1, UWSGI_THREADS=1)
-    results["uwsgi_layout_baseline"] = stack_control.uwsgi_layout(stack)
-    log("  uWSGI now runs {} worker(s) x {} thread(s)".format(*results["uwsgi_layout_baseline"]))
-    results["uwsgi"] = {"baseline": measure_page(stack, pages[0], args), "educa": educa_http["GET /"]}
+    log(
+        f"baseline: web recreated with CACHE_TTL=0 (every cached value is deleted as it is written), {layout}"
+    )
+    stack_control.reconfigure_web(
+        stack,
+        CACHE_TTL=0,
+        UWSGI_WORKERS=results["uwsgi_default"]["workers"],
+        UWSGI_THREADS=results["uwsgi_default"]["threads"],
+    )
+    if stack_control.uwsgi_stats(stack)["workers"] != results["uwsgi_default"]["workers"]:
+        raise RuntimeError("uWSGI did not return to its default layout")
+    uncached = {page["name"]: measure_page(stack, page, args) for page in (catalogue, player, detail)}
+    results["http_cache"] = {
+        page["name"]: {"baseline": uncached[page["name"]], "educa": educa_http[page["name"]]}
+        for page in pages
+    }
 
 
 def main(argv=None):
@@ -358,6 +389,7 @@ def main(argv=None):
         shutil.rmtree(workdir, ignore_errors=True)
 
     results["seconds"] = round(time.monotonic() - started, 1)
+    cache_ttl = stack_control.compose_default("CACHE_TTL")
     rows = build_table(results)
     results["table"] = [
         dict(zip(("scenario", "baseline", "educa", "ratio"), row, strict=True)) for row in rows
@@ -369,7 +401,7 @@ def main(argv=None):
             "          chat rows = the same load in a room of 2 clients.",
         ],
         [
-            f"educa:    Redis cache (CACHE_TTL 900 s), uWSGI {workers} workers x {threads} threads,",
+            f"educa:    Redis cache (CACHE_TTL {cache_ttl} s), uWSGI {workers} workers x {threads} threads,",
             f"          {args.students} chat clients x {args.messages} messages every {args.interval} s.",
             f"ratio = educa / baseline. {cores} cores shared by the stack and the load generators;",
             f"wrk: {args.connections} connections, {args.duration} s per run. "

@@ -16,12 +16,18 @@ DEMO_COURSE = "python-from-scratch"
 DEMO_FIRST_CONTENT = "Python reads almost like English."
 
 
-def production_uwsgi_defaults():
-    """(workers, threads) the production compose file uses when the operator sets nothing."""
+def compose_default(name):
+    """The value docker-compose.yml gives the setting ``name`` when the operator sets nothing."""
     compose = (REPO / "docker-compose.yml").read_text()
-    workers = re.search(r"UWSGI_WORKERS: \$\{UWSGI_WORKERS:-(\d+)\}", compose)
-    threads = re.search(r"UWSGI_THREADS: \$\{UWSGI_THREADS:-(\d+)\}", compose)
-    return int(workers[1]), int(threads[1])
+    found = re.search(rf"{name}: \$\{{{name}:-([^}}]+)\}}", compose)
+    if found is None:
+        raise LookupError(f"no default for {name} in docker-compose.yml")
+    return found[1]
+
+
+def production_uwsgi_defaults():
+    """(workers, threads) of uWSGI in production when the operator sets nothing."""
+    return int(compose_default("UWSGI_WORKERS")), int(compose_default("UWSGI_THREADS"))
 
 
 def reconfigure_web(stack, **changes):
@@ -41,22 +47,31 @@ def reconfigure_web(stack, **changes):
     stack.wait_ready()
 
 
-UWSGI_LAYOUT = """
+UWSGI_STATS = """
 import json, socket
 sock = socket.socket(socket.AF_UNIX)
 sock.connect("/run/educa/uwsgi-stats.sock")
 data = b""
 while chunk := sock.recv(65536):
     data += chunk
-stats = json.loads(data)
-print(json.dumps([len(worker["cores"]) for worker in stats["workers"]]))
+workers = json.loads(data)["workers"]
+print(json.dumps([[len(worker["cores"]), worker["respawn_count"]] for worker in workers]))
 """
 
 
-def uwsgi_layout(stack):
-    """(workers, threads) uWSGI is really running with, read from its stats socket."""
-    cores = json.loads(stack.exec("web", "python", "-c", UWSGI_LAYOUT).stdout.strip().splitlines()[-1])
-    return len(cores), max(cores)
+def uwsgi_stats(stack):
+    """What uWSGI is really running, from its stats socket: workers, threads, respawns so far.
+
+    Respawns count worker recycling (max-requests, reload-on-rss) as well as
+    crashes; a recycled worker loads Django again, which shows in tail latency.
+    """
+    out = stack.exec("web", "python", "-c", UWSGI_STATS).stdout.strip().splitlines()[-1]
+    workers = json.loads(out)
+    return {
+        "workers": len(workers),
+        "threads": max(cores for cores, _ in workers),
+        "respawns": sum(respawns for _, respawns in workers),
+    }
 
 
 def _redis_cli(stack, *args):
