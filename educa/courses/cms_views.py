@@ -25,6 +25,9 @@ from .models import Content, Course, Module
 
 # PositiveIntegerField's upper bound on every database Django supports.
 MAX_ORDER = 2_147_483_647
+# The largest primary key (BigAutoField). A larger number cannot name a row,
+# and SQLite refuses to even compare it (OverflowError, a 500).
+MAX_ID = 2**63 - 1
 
 
 class InstructorMixin(LoginRequiredMixin, PermissionRequiredMixin):
@@ -229,13 +232,15 @@ def parse_order(body):
     """``{"<id>": <position>, ...}`` -> ``{id: position}``; BadOrder otherwise."""
     try:
         data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except ValueError as error:
+        # Also covers bad UTF-8 and integers too long for Python to convert,
+        # which are ValueErrors but not JSONDecodeErrors.
         raise BadOrder("The body is not valid JSON.") from error
     if not isinstance(data, dict) or not data:
         raise BadOrder('Expected a non-empty JSON object such as {"12": 0, "15": 1}.')
     order = {}
     for key, position in data.items():
-        if not (isinstance(key, str) and key.isdigit() and key.isascii()):
+        if not (key.isascii() and key.isdigit() and len(key) <= len(str(MAX_ID)) and int(key) <= MAX_ID):
             raise BadOrder(f"{key!r} is not an id.")
         if isinstance(position, bool) or not isinstance(position, int) or not 0 <= position <= MAX_ORDER:
             raise BadOrder(f"The position of {key} must be a non-negative integer.")

@@ -500,6 +500,9 @@ def test_new_order_is_visible_on_the_course_page_at_once(csrf_client, client, th
         {"1": True},
         {"1": 1.5},
         {"1": 10**12},
+        {str(2**63): 0},
+        {"9" * 5000: 0},
+        '{"1": ' + "9" * 5000 + "}",
     ],
 )
 @pytest.mark.parametrize("url_name", ["module_order", "content_order"])
