@@ -76,7 +76,8 @@ def module_contents(module):
 
     def render():
         rendered = []
-        for content in module.contents.select_related("content_type"):
+        # One query per item type, not one per content.
+        for content in module.contents.select_related("content_type").prefetch_related("item"):
             item = content.item
             if item is None:  # the item was deleted behind the content's back
                 continue

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from courses.cache import course_key
 from courses.catalogue import module_contents
-from courses.models import Text
+from courses.models import Content, Text, Video
 
 pytestmark = [pytest.mark.unit, pytest.mark.django_db]
 
@@ -157,6 +157,29 @@ def test_the_module_contents_are_cached(client, student, course):
     assert len(second) < len(first)
     key = course_key(course.pk, "module", course.modules.first().pk, "contents")
     assert "Models text" in cache.get(key)[0]["html"]
+
+
+def test_rendering_a_module_costs_the_same_queries_however_many_contents(course):
+    # A cache miss on a long module must not run one query per content.
+    module = course.modules.first()
+    owner = course.owner
+
+    def add(count):
+        for number in range(count):
+            text = Text.objects.create(owner=owner, title=f"Text {number}", content=".")
+            video = Video.objects.create(owner=owner, title=f"Video {number}", url="https://vimeo.com/1")
+            Content.objects.create(module=module, item=text)
+            Content.objects.create(module=module, item=video)
+
+    add(1)
+    with CaptureQueriesContext(connection) as few:
+        assert len(module_contents(module)) == 3
+    add(5)
+    cache.clear()
+    with CaptureQueriesContext(connection) as many:
+        assert len(module_contents(module)) == 13
+
+    assert len(many) == len(few)
 
 
 def test_the_player_and_the_api_share_the_cached_contents(client, student, course):
