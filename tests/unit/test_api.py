@@ -3,6 +3,8 @@
 import base64
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -65,6 +67,30 @@ def test_subjects_with_counts_and_top_courses(api, subject, make_user):
     assert maths["total_courses"] == 4
     assert [c["title"] for c in maths["popular_courses"]] == ["Four", "Three", "Two"]
     assert maths["popular_courses"][0]["total_students"] == 4
+
+
+def test_the_subject_list_costs_the_same_queries_however_many_subjects(api, make_user):
+    owner = make_user("teacher")
+
+    def add_subjects(count):
+        for _ in range(count):
+            number = Subject.objects.count()
+            subject = Subject.objects.create(title=f"Subject {number}", slug=f"subject-{number}")
+            for index in range(4):
+                Course.objects.create(
+                    owner=owner, subject=subject, title=f"C{index}", slug=f"c{number}-{index}", overview="."
+                )
+
+    add_subjects(1)
+    with CaptureQueriesContext(connection) as few:
+        assert len(api.get("/api/subjects/").json()["results"]) == 1
+    add_subjects(5)
+    with CaptureQueriesContext(connection) as many:
+        results = api.get("/api/subjects/").json()["results"]
+
+    assert len(results) == 6
+    assert all(len(subject["popular_courses"]) == 3 for subject in results)
+    assert len(many) == len(few)
 
 
 def test_subject_detail(api, subject, course):

@@ -1,4 +1,4 @@
-from django.db.models import Count
+from django.db.models import Count, Prefetch
 from rest_framework import serializers
 
 from ..catalogue import module_contents
@@ -7,21 +7,29 @@ from ..models import Course, Module, Subject
 POPULAR_COURSES_SHOWN = 3
 
 
+def prefetch_popular_courses():
+    """Each subject's most followed courses as ``popular_courses``, for all subjects in one query."""
+    courses = Course.objects.annotate(total_students=Count("students")).order_by("-total_students", "title")
+    return Prefetch("courses", queryset=courses[:POPULAR_COURSES_SHOWN], to_attr="popular_courses")
+
+
+class PopularCourseSerializer(serializers.ModelSerializer):
+    total_students = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Course
+        fields = ["id", "title", "slug", "total_students"]
+
+
 class SubjectSerializer(serializers.ModelSerializer):
+    """Needs subjects annotated with ``total_courses`` and ``prefetch_popular_courses()``."""
+
     total_courses = serializers.IntegerField(read_only=True)
-    popular_courses = serializers.SerializerMethodField()
+    popular_courses = PopularCourseSerializer(many=True, read_only=True)
 
     class Meta:
         model = Subject
         fields = ["id", "title", "slug", "total_courses", "popular_courses"]
-
-    def get_popular_courses(self, subject):
-        courses = (
-            subject.courses.annotate(total_students=Count("students"))
-            .order_by("-total_students", "title")
-            .values("id", "title", "slug", "total_students")[:POPULAR_COURSES_SHOWN]
-        )
-        return list(courses)
 
 
 class ModuleSerializer(serializers.ModelSerializer):

@@ -6,13 +6,22 @@ from rest_framework.response import Response
 
 from ..models import Course, Subject
 from .permissions import CanViewCourseContents
-from .serializers import CourseSerializer, CourseWithContentsSerializer, SubjectSerializer
+from .serializers import (
+    CourseSerializer,
+    CourseWithContentsSerializer,
+    SubjectSerializer,
+    prefetch_popular_courses,
+)
 
 
 class SubjectViewSet(viewsets.ReadOnlyModelViewSet):
     """Subjects with their number of courses and their most followed courses."""
 
-    queryset = Subject.objects.annotate(total_courses=Count("courses")).order_by("title")
+    queryset = (
+        Subject.objects.annotate(total_courses=Count("courses"))
+        .prefetch_related(prefetch_popular_courses())
+        .order_by("title")
+    )
     serializer_class = SubjectSerializer
 
 
