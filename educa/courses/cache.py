@@ -165,7 +165,9 @@ def get_or_compute(key, compute, timeout=None):
     """Return the cached value for ``key``, computing and storing it on a miss.
 
     With ``key`` None (cache down) or any cache error, the value is computed
-    and returned uncached.
+    and returned uncached. A computed None is not stored: it would read back
+    as a miss anyway, and keys built from request input (an unknown course's
+    slug) would otherwise fill the cache with useless entries.
     """
     if timeout is None:
         timeout = settings.CACHE_TTL
@@ -177,6 +179,8 @@ def get_or_compute(key, compute, timeout=None):
         return compute()
     if value is None:
         value = compute()
+        if value is None:
+            return None
         with contextlib.suppress(CacheUnavailable):
             _cached(lambda: cache.set(key, value, timeout), f"writing {key}")
     return value

@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from courses.cache import course_key
+from courses.cache import catalogue_key, course_key
 from courses.catalogue import module_contents
 from courses.models import Content, Course, Module, Subject, Text
 from tests.conftest import TEST_PASSWORD
@@ -94,6 +94,15 @@ def test_detail_page_shows_overview_and_modules(client, catalogue):
 
 def test_unknown_course_is_404(client, catalogue):
     assert client.get("/course/no-such-course/").status_code == 404
+
+
+def test_unknown_course_addresses_leave_nothing_in_the_cache(client, catalogue):
+    # Anyone can request any slug: a miss must not cost a cache entry.
+    from django.core.cache import cache
+
+    assert client.get("/course/no-such-course/").status_code == 404
+
+    assert not cache.has_key(catalogue_key("course", "slug", "no-such-course"))
 
 
 def test_anonymous_visitor_is_invited_to_register_or_sign_in(client, catalogue):
