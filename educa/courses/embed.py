@@ -8,8 +8,8 @@ instructor's URL other than that id reaches the ``<iframe>``'s ``src``.
 import re
 from urllib.parse import parse_qs, urlsplit
 
-_YOUTUBE_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
-_VIMEO_ID = re.compile(r"^[0-9]{1,12}$")
+_YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{11}")
+_VIMEO_ID = re.compile(r"[0-9]{1,12}")
 _YOUTUBE_HOSTS = {"youtube.com", "www.youtube.com", "m.youtube.com", "music.youtube.com"}
 _YOUTUBE_NOCOOKIE_HOSTS = {"youtube-nocookie.com", "www.youtube-nocookie.com"}
 _VIMEO_HOSTS = {"vimeo.com", "www.vimeo.com", "player.vimeo.com"}
@@ -28,7 +28,7 @@ def _youtube_id(host, path, query):
             return None
     else:
         return None
-    return candidate if _YOUTUBE_ID.match(candidate) else None
+    return candidate if _YOUTUBE_ID.fullmatch(candidate) else None
 
 
 def _vimeo_id(host, path):
@@ -38,7 +38,7 @@ def _vimeo_id(host, path):
     if host == "player.vimeo.com":
         segments = segments[1:] if segments[:1] == ["video"] else []
     # vimeo.com/<id>, vimeo.com/channels/<name>/<id>, vimeo.com/groups/<name>/videos/<id>
-    numeric = [segment for segment in segments if _VIMEO_ID.match(segment)]
+    numeric = [segment for segment in segments if _VIMEO_ID.fullmatch(segment)]
     return numeric[-1] if numeric else None
 
 

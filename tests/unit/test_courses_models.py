@@ -112,6 +112,8 @@ def test_files_and_images_link_to_protected_media(course):
         ("https://player.vimeo.com/video/76979871", "https://player.vimeo.com/video/76979871"),
         # Not a recognisable video: no embed at all.
         ('https://www.youtube.com/watch?v=bad"><script>', None),
+        # An id followed by an encoded newline is not an id.
+        ("https://www.youtube.com/watch?v=dQw4w9WgXcQ%0A", None),
         ("https://www.youtube.com/about", None),
         ("https://evil.example/watch?v=dQw4w9WgXcQ", None),
         ("javascript:alert(1)", None),
