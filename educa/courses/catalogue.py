@@ -23,11 +23,6 @@ def subjects_with_counts():
     )
 
 
-def find_subject(slug):
-    """The subject with ``slug`` from the cached list, or None."""
-    return next((subject for subject in subjects_with_counts() if subject.slug == slug), None)
-
-
 def _course_queryset():
     return (
         Course.objects.select_related("subject", "owner")

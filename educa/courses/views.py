@@ -14,7 +14,7 @@ from django.utils.http import content_disposition_header
 from django.views.generic import TemplateView
 
 from .access import is_enrolled
-from .catalogue import catalogue_courses, course_by_slug, course_modules, find_subject, subjects_with_counts
+from .catalogue import catalogue_courses, course_by_slug, course_modules, subjects_with_counts
 from .models import Course, File, Image
 
 
@@ -25,16 +25,19 @@ class CourseListView(TemplateView):
 
     def get_context_data(self, subject=None, **kwargs):
         context = super().get_context_data(**kwargs)
+        # One list serves the sidebar, the total and the subject lookup: with
+        # the cache down, each extra call would be another database query.
+        subjects = subjects_with_counts()
         selected = None
         if subject is not None:
-            selected = find_subject(subject)
+            selected = next((item for item in subjects if item.slug == subject), None)
             if selected is None:
                 raise Http404("No such subject.")
         context.update(
-            subjects=subjects_with_counts(),
+            subjects=subjects,
             subject=selected,
             courses=catalogue_courses(selected),
-            total_courses=sum(item.total_courses for item in subjects_with_counts()),
+            total_courses=sum(item.total_courses for item in subjects),
         )
         return context
 

@@ -246,6 +246,16 @@ def test_editing_an_item_refreshes_the_cached_contents(catalogue):
     assert "new words" in module_contents(module)[0]["html"]
 
 
+def test_without_a_cache_the_subjects_are_read_once_per_page(client, catalogue, settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/course/subject/mathematics/").status_code == 200
+
+    subject_lists = [q["sql"] for q in queries if 'FROM "courses_subject"' in q["sql"]]
+    assert len(subject_lists) == 1
+
+
 def test_a_dead_cache_does_not_break_the_catalogue(client, catalogue, settings):
     settings.CACHES = {
         "default": {
