@@ -160,6 +160,13 @@ result.sentAfterReconnect = resumed.sent;
 resumed.drop(1006);
 result.delayAfterSuccess = runNextTimer();
 result.socketsOpened = sockets.length;
+
+const removed = sockets[sockets.length - 1];
+removed.open();
+const timersBeforeRemoval = timers.length;
+removed.drop(4003);
+result.retriesAfterRemoval = timers.length - timersBeforeRemoval;
+result.statusRemoved = status();
 console.log(JSON.stringify(result));
 """
 
@@ -243,3 +250,9 @@ def test_a_dropped_connection_is_retried_with_capped_exponential_backoff(chat_ru
 def test_messages_written_while_offline_are_sent_after_reconnecting(chat_run):
     assert chat_run["statusQueued"] == "reconnecting… (1 message waiting)"
     assert chat_run["sentAfterReconnect"] == [{"message": "offline"}]
+
+
+def test_a_removed_member_is_not_reconnected(chat_run):
+    # 4003: the server closed the room to this user; retrying would only be refused.
+    assert chat_run["retriesAfterRemoval"] == 0
+    assert chat_run["statusRemoved"] == "disconnected: you are no longer a member of this course"

@@ -18,6 +18,9 @@
   var FIRST_RETRY_MS = 500;
   var LONGEST_RETRY_MS = 10000;
   var MAX_QUEUED = 20;
+  // Close codes sent by the server (see chat/consumers.py).
+  var CLOSE_TOO_BIG = 4009;
+  var CLOSE_NOT_A_MEMBER = 4003;
 
   var socket = null;
   var failures = 0;
@@ -154,7 +157,13 @@
     socket.addEventListener("message", onFrame);
     socket.addEventListener("close", function (event) {
       socket = null;
-      if (event.code === 4009) {
+      if (event.code === CLOSE_NOT_A_MEMBER) {
+        // The room is closed to this user now: a new connection would be refused.
+        leaving = true;
+        setStatus("disconnected: you are no longer a member of this course", "disconnected");
+        return;
+      }
+      if (event.code === CLOSE_TOO_BIG) {
         appendNotice("That message was far too long and was not sent.", "error");
       }
       scheduleReconnect();
