@@ -2,6 +2,7 @@
 
 from django.db.models import Q
 
+from courses.access import is_enrolled
 from courses.models import Course
 
 
@@ -17,6 +18,5 @@ def chat_course_for(user, course_id):
 
 
 def may_chat(user, course):
-    return user.is_authenticated and (
-        course.owner_id == user.pk or course.students.filter(pk=user.pk).exists()
-    )
+    """The owner and enrolled students; unlike course contents, staff are not let in."""
+    return user.is_authenticated and (course.owner_id == user.pk or is_enrolled(user, course))

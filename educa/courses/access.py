@@ -1,6 +1,10 @@
 """Who may see what of a course."""
 
 
+def is_enrolled(user, course):
+    return user.is_authenticated and course.students.filter(pk=user.pk).exists()
+
+
 def can_view_course_contents(user, course):
     """True for the course's owner, its enrolled students and staff.
 
@@ -9,10 +13,4 @@ def can_view_course_contents(user, course):
     """
     if not user.is_authenticated:
         return False
-    if user.is_staff or course.owner_id == user.pk:
-        return True
-    return course.students.filter(pk=user.pk).exists()
-
-
-def is_enrolled(user, course):
-    return user.is_authenticated and course.students.filter(pk=user.pk).exists()
+    return user.is_staff or course.owner_id == user.pk or is_enrolled(user, course)
