@@ -52,15 +52,20 @@ CHECKS = {"database": check_database, "cache": check_cache, "channel_layer": che
 
 
 def readiness():
-    """Run every check; return a dict of name -> "ok" or the error text."""
+    """Run every check; return a dict of name -> "ok" or "error".
+
+    The probe is public (NGINX passes it through), so the answer names what
+    fails but not why: error texts can carry internal host names and
+    addresses. The reason goes to the log.
+    """
     results = {}
     for name, check in CHECKS.items():
         try:
             check()
             results[name] = "ok"
         except Exception as exc:  # a probe reports failures, it never raises
-            logger.warning("readiness check %s failed: %s", name, exc)
-            results[name] = f"error: {exc.__class__.__name__}: {exc}"
+            logger.warning("readiness check %s failed: %s: %s", name, exc.__class__.__name__, exc)
+            results[name] = "error"
     return results
 
 

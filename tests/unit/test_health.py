@@ -74,3 +74,11 @@ def test_unknown_page_uses_the_custom_404(client):
     response = client.get("/no/such/page/")
     assert response.status_code == 404
     assert b"Page not found" in response.content
+
+
+@override_settings(CACHES=DEAD_REDIS_CACHE)
+def test_readyz_names_the_failure_but_keeps_its_details_in_the_log(client, caplog):
+    response = client.get("/readyz")
+    assert response.json()["checks"]["cache"] == "error"
+    assert "127.0.0.1" not in response.content.decode()
+    assert any("127.0.0.1" in record.getMessage() for record in caplog.records)
