@@ -9,6 +9,7 @@ and again when the transaction commits, so a reader that cached the old rows
 between the first bump and the commit is not believed either.
 """
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
@@ -98,3 +99,15 @@ def enrolment_changed(sender, instance, action, reverse, pk_set, **kwargs):
         _forget_courses(getattr(instance, "_educa_courses_left", []))
     else:
         _forget_courses(pk_set or [])
+
+
+@receiver(pre_delete, sender=settings.AUTH_USER_MODEL)
+def user_deleted(sender, instance, **kwargs):
+    """A deleted user leaves their courses without an m2m signal (the cascade is silent).
+
+    Their enrolments count on course pages, and their name shows on the
+    courses they own: both must go from the cache.
+    """
+    joined = instance.courses_joined.values_list("pk", flat=True)
+    owned = Course.objects.filter(owner=instance).values_list("pk", flat=True)
+    _forget_courses([*joined, *owned])

@@ -220,6 +220,17 @@ def test_leaving_every_course_updates_the_counts(client, catalogue, make_user):
     assert listed["harmony"].total_students == 0
 
 
+def test_deleting_a_student_updates_the_counts(client, catalogue, make_user):
+    ana = make_user("ana")
+    catalogue["harmony"].students.add(ana)
+    client.get("/")
+
+    ana.delete()
+
+    listed = {c.slug: c for c in client.get("/").context["courses"]}
+    assert listed["harmony"].total_students == 0
+
+
 def test_two_courses_never_share_a_cache_key(catalogue):
     algebra, harmony = catalogue["algebra"], catalogue["harmony"]
     module_a = Module.objects.create(course=algebra, title="Same title")
