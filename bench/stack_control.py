@@ -5,7 +5,6 @@ Everything here goes through ``docker compose`` on the stack's own project
 in the application is edited for the benchmark.
 """
 
-import json
 import re
 from concurrent.futures import ThreadPoolExecutor
 
@@ -47,30 +46,17 @@ def reconfigure_web(stack, **changes):
     stack.wait_ready()
 
 
-UWSGI_STATS = """
-import json, socket
-sock = socket.socket(socket.AF_UNIX)
-sock.connect("/run/educa/uwsgi-stats.sock")
-data = b""
-while chunk := sock.recv(65536):
-    data += chunk
-workers = json.loads(data)["workers"]
-print(json.dumps([[len(worker["cores"]), worker["respawn_count"]] for worker in workers]))
-"""
-
-
 def uwsgi_stats(stack):
     """What uWSGI is really running, from its stats socket: workers, threads, respawns so far.
 
     Respawns count worker recycling (max-requests, reload-on-rss) as well as
     crashes; a recycled worker loads Django again, which shows in tail latency.
     """
-    out = stack.exec("web", "python", "-c", UWSGI_STATS).stdout.strip().splitlines()[-1]
-    workers = json.loads(out)
+    workers = stack.uwsgi_workers()
     return {
         "workers": len(workers),
-        "threads": max(cores for cores, _ in workers),
-        "respawns": sum(respawns for _, respawns in workers),
+        "threads": max(len(worker["cores"]) for worker in workers),
+        "respawns": sum(worker["respawn_count"] for worker in workers),
     }
 
 

@@ -27,6 +27,17 @@ REPO = Path(__file__).resolve().parent.parent
 STACK_IMAGES = ("postgres:17", "redis:8.0", "nginx:1.26", "python:3.13-slim")
 BOOT_TIMEOUT = 600
 
+# Run inside the web container: uWSGI's stats socket answers with JSON and closes.
+UWSGI_STATS = """
+import json, socket
+client = socket.socket(socket.AF_UNIX)
+client.connect("/run/educa/uwsgi-stats.sock")
+data = b""
+while chunk := client.recv(65536):
+    data += chunk
+print(json.dumps(json.loads(data)["workers"]))
+"""
+
 HELP = (
     "The stack and browser layers need {what}. Install Docker Engine with the Compose v2 plugin "
     "(`docker compose version` must answer; Debian: apt-get install docker.io docker-compose), "
@@ -130,6 +141,11 @@ class Stack:
         return self.exec(
             "db", "psql", "-U", self.env["POSTGRES_USER"], "-d", self.env["POSTGRES_DB"], "-tAc", sql
         ).stdout.strip()
+
+    def uwsgi_workers(self):
+        """The uWSGI workers as its master's stats socket describes them (a list of dicts)."""
+        output = self.exec("web", "python", "-c", UWSGI_STATS).stdout.strip().splitlines()[-1]
+        return json.loads(output)
 
     def manage(self, *args):
         """Run a Django management command in the web container."""

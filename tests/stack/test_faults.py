@@ -365,21 +365,9 @@ class DeathWatch:
         self.exit_codes = output.split()
 
 
-UWSGI_STATS = """
-import json, socket
-client = socket.socket(socket.AF_UNIX)
-client.connect("/run/educa/uwsgi-stats.sock")
-data = b""
-while chunk := client.recv(65536):
-    data += chunk
-workers = json.loads(data)["workers"]
-print(json.dumps([{"id": w["id"], "pid": w["pid"], "status": w["status"]} for w in workers]))
-"""
-
-
 def uwsgi_workers(stack):
     """The uWSGI workers from the master's stats socket: [{"id", "pid", "status"}]."""
-    return json.loads(stack.exec("web", "python", "-c", UWSGI_STATS).stdout)
+    return [{key: worker[key] for key in ("id", "pid", "status")} for worker in stack.uwsgi_workers()]
 
 
 def report(fault, **facts):
