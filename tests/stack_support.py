@@ -209,6 +209,7 @@ def make_env(workdir, project, **overrides):
         "POSTGRES_USER": "educa",
         "POSTGRES_PASSWORD": secrets.token_hex(24),
         "REDIS_PASSWORD": secrets.token_hex(24),
+        "EMAIL_HOST_PASSWORD": secrets.token_hex(12),
         "UWSGI_WORKERS": "2",
         "UWSGI_THREADS": "2",
         "UPLOAD_MAX_MB": "2",

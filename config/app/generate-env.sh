@@ -55,4 +55,6 @@ HTTPS_PORT=$https_port
 SECRET_KEY=$(random_hex 48)
 POSTGRES_PASSWORD=$(random_hex 24)
 REDIS_PASSWORD=$(random_hex 24)
+# empty: the SMTP server needs no password
+EMAIL_HOST_PASSWORD=
 EOF
