@@ -1,0 +1,70 @@
+"""The stack's secrets reach the containers as files, never through `docker inspect`.
+
+Anyone allowed to use the Docker socket can inspect a container; what
+inspection shows (environment, command, healthcheck) must not include the
+secrets from the env file, while the services that need them still find them
+in /run/secrets.
+"""
+
+import json
+import subprocess
+
+import pytest
+
+pytestmark = pytest.mark.stack
+
+SECRETS = ("SECRET_KEY", "POSTGRES_PASSWORD", "REDIS_PASSWORD", "EMAIL_HOST_PASSWORD")
+
+
+def inspect_all(stack):
+    ids = [container["ID"] for container in stack.containers()]
+    assert ids, "the stack has no containers"
+    result = subprocess.run(["docker", "inspect", *ids], capture_output=True, text=True, check=True)
+    return json.loads(result.stdout)
+
+
+def visible_settings(container):
+    """Everything about a container's start that `docker inspect` shows as text."""
+    config = container["Config"]
+    return {
+        "Config.Env": config.get("Env") or [],
+        "Config.Cmd": config.get("Cmd") or [],
+        "Config.Entrypoint": config.get("Entrypoint") or [],
+        "Config.Healthcheck": (config.get("Healthcheck") or {}).get("Test") or [],
+        "Args": container.get("Args") or [],
+    }
+
+
+def test_no_secret_shows_in_docker_inspect(stack):
+    """No secret value is in any container's environment, command or healthcheck."""
+    values = {name: stack.env[name] for name in SECRETS}
+    assert all(values.values()), "the test stack must set every secret"
+    containers = inspect_all(stack)
+    services = {container["Config"]["Labels"]["com.docker.compose.service"] for container in containers}
+    assert {"web", "daphne", "migrate", "db", "cache", "nginx"} <= services
+
+    leaks = [
+        f"{container['Name']} {where} holds {name}"
+        for container in containers
+        for where, items in visible_settings(container).items()
+        for name, value in values.items()
+        if any(value in item for item in items)
+    ]
+    assert leaks == []
+
+
+@pytest.mark.parametrize(
+    ("service", "names"),
+    [
+        ("web", SECRETS),
+        ("daphne", SECRETS),
+        ("db", ("POSTGRES_PASSWORD",)),
+        ("cache", ("REDIS_PASSWORD",)),
+    ],
+)
+def test_services_read_their_secrets_from_files(stack, service, names):
+    """Each service that needs a secret finds it in /run/secrets (web and daphne as the app user)."""
+    for name in names:
+        path = f"/run/secrets/{name.lower()}"
+        content = stack.exec(service, "cat", path).stdout.strip()
+        assert content == stack.env[name], f"{service}: {path} does not hold {name}"
