@@ -56,11 +56,14 @@ ENV PATH=/opt/venv/bin:$PATH \
 #   /srv/educa/static  collected static files, read by NGINX (world-readable)
 #   /srv/educa/media   uploads, read by NGINX through the shared group only
 #   /run/educa         the uWSGI socket, shared with NGINX through the group
+#   /srv/educa/secrets the secrets, copied there by compose's one-shot
+#                      "secrets" service; the application user's alone
 RUN groupadd --system --gid "${APP_GID}" educa \
     && useradd --system --uid "${APP_UID}" --gid educa --no-create-home \
         --home-dir /nonexistent --shell /usr/sbin/nologin educa \
     && install -d -o educa -g educa -m 0755 /srv/educa /srv/educa/static \
-    && install -d -o educa -g educa -m 0750 /srv/educa/media /run/educa
+    && install -d -o educa -g educa -m 0750 /srv/educa/media /run/educa \
+    && install -d -o educa -g educa -m 0700 /srv/educa/secrets
 
 COPY --from=builder /opt/venv /opt/venv
 

@@ -68,3 +68,13 @@ def test_services_read_their_secrets_from_files(stack, service, names):
         path = f"/run/secrets/{name.lower()}"
         content = stack.exec(service, "cat", path).stdout.strip()
         assert content == stack.env[name], f"{service}: {path} does not hold {name}"
+
+
+def test_the_secrets_step_runs_unprivileged(stack):
+    """The one-shot step that hands out the secrets needs neither root nor capabilities."""
+    (step,) = [
+        c for c in inspect_all(stack) if c["Config"]["Labels"]["com.docker.compose.service"] == "secrets"
+    ]
+    assert step["State"]["ExitCode"] == 0
+    assert step["Config"]["User"] not in ("", "0", "root", "0:0")
+    assert step["HostConfig"]["CapAdd"] in (None, [])
