@@ -55,7 +55,7 @@
 #
 # Knobs (environment)
 #   EDUCA_CI_CACHE_DIR       cache directory (see above)
-#   EDUCA_CI_DEBIAN_MIRROR   Debian archive, default http://deb.debian.org/debian
+#   EDUCA_CI_DEBIAN_MIRROR   Debian archive, default: the one this machine's apt uses
 #   EDUCA_CI_PULL=0          do not try `docker pull` at all
 #   EDUCA_CI_PULL_TIMEOUT    seconds per pull attempt, default 20
 #   EDUCA_CI_REBUILD=1       rebuild every stand-in (and the base image)
@@ -69,7 +69,19 @@ set -euo pipefail
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 RECIPES=$SCRIPT_DIR/images
 SUITE=trixie
-MIRROR=${EDUCA_CI_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# The Debian archive this machine's apt already uses (deb822 or one-line
+# sources), so the stand-ins come from wherever the host gets its packages.
+host_mirror() {
+  local files=() file
+  for file in /etc/apt/sources.list.d/*.sources /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [ -f "$file" ] && files+=("$file")
+  done
+  [ ${#files[@]} -gt 0 ] || return 0
+  awk '/^URIs:/ { for (i = 2; i <= NF; i++) print $i }
+       $1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; break } }' "${files[@]}" |
+    { grep -v -- '-security' || true; } | head -n 1 || true
+}
+MIRROR=${EDUCA_CI_DEBIAN_MIRROR:-$(host_mirror)}
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 CACHE_DIR=${EDUCA_CI_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/educa-ci}
 PULL=${EDUCA_CI_PULL:-1}
@@ -135,6 +147,10 @@ need_root() {
   [ "$(id -u)" = 0 ] || die "$1 needs root (debootstrap, chroot, apt)"
 }
 
+need_mirror() {
+  [ -n "$MIRROR" ] || die "no Debian archive in /etc/apt to take packages from: set EDUCA_CI_DEBIAN_MIRROR"
+}
+
 HOST_APT_UPDATED=0
 host_apt_install() { # installs Debian packages on the host from its own sources
   need_root "installing $*"
@@ -154,6 +170,7 @@ fetch_trixie_debs() { # fetch_trixie_debs DESTDIR PKG... ; host apt sources stay
   [ -r "$KEYRING" ] || die "$KEYRING is missing (package debian-archive-keyring)"
   local st; st=$(tmpdir apt-state)
   mkdir -p "$st/lists/partial" "$st/cache/archives/partial" "$st/parts" "$st/prefs"
+  need_mirror
   printf 'deb [signed-by=%s] %s %s main\n' "$KEYRING" "$MIRROR" "$SUITE" >"$st/sources.list"
   local opts=(
     -o "Dir::Etc::SourceList=$st/sources.list" -o "Dir::Etc::SourceParts=$st/parts"
@@ -269,6 +286,7 @@ make_rootfs() { # make_rootfs DIR: cached tarball if usable, debootstrap otherwi
     rm -rf --one-file-system "$r"
   fi
   command -v debootstrap >/dev/null || host_apt_install debootstrap
+  need_mirror
   log "debootstrap --variant=minbase $SUITE from $MIRROR"
   local dlog; dlog=$(tmpdir logs)/debootstrap.log
   if ! debootstrap --variant=minbase --include=ca-certificates --keyring="$KEYRING" \
@@ -292,7 +310,7 @@ build_base() {
   need_root "building $BASE_IMAGE"
   local r; r=$(tmpdir rootfs)/root
   make_rootfs "$r"
-  # The machine's own extra CAs (e.g. an HTTPS-intercepting egress proxy): added at
+  # The machine's own extra CAs (e.g. a TLS-inspecting proxy's): added at
   # import time, never cached, so the cache stays valid when they change.
   if [ -d "$HOST_CA_DIR" ] && [ -n "$(find "$HOST_CA_DIR" -name '*.crt' -print -quit)" ]; then
     cp -a "$HOST_CA_DIR/." "$r/usr/local/share/ca-certificates/"
