@@ -9,7 +9,6 @@ import contextlib
 import importlib.util
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,8 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 import requests
+
+from tests.stack_support import free_port  # noqa: F401  (also used by the tests here)
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECT_DIR = REPO / "educa"
@@ -133,13 +134,6 @@ def run_python(env, script, *args, timeout=120):
         text=True,
         timeout=timeout,
     )
-
-
-def free_port():
-    """A TCP port of 127.0.0.1 nobody listens on (for servers that cannot be given port 0)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Server:

@@ -5,7 +5,6 @@ a student registers and enrols, and the chat works over a real WebSocket.
 """
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.stack_support import chat_socket, enroll, receive_json, register_student
+from tests.stack_support import chat_socket, enroll, free_port, receive_json, register_student
 
 pytestmark = pytest.mark.unit
 
@@ -40,12 +39,6 @@ class LocalServer:
 
     def ssl_context(self):
         return None
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
