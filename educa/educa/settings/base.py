@@ -127,7 +127,8 @@ REST_FRAMEWORK = {
 }
 
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
-DEFAULT_FROM_EMAIL = config("DEFAULT_FROM_EMAIL", default="educa <noreply@localhost>")
+# The sender follows the site, as in the compose file.
+DEFAULT_FROM_EMAIL = config("DEFAULT_FROM_EMAIL", default=f"educa <noreply@{SITE_DOMAIN}>")
 
 LOGGING = {
     "version": 1,
