@@ -7,14 +7,12 @@ run creates nothing.
 
 import secrets
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from courses.models import Content, Course, Module, Subject, Text, Video
-
-INSTRUCTORS_GROUP = "Instructors"
+from courses.instructors import ensure_instructor, ensure_subject, instructors_group
+from courses.models import Content, Course, Module, Text, Video
 
 SUBJECTS = {
     "mathematics": "Mathematics",
@@ -116,16 +114,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, username, password, **options):
         try:
-            group = Group.objects.get(name=INSTRUCTORS_GROUP)
-        except Group.DoesNotExist as error:
-            raise CommandError(f'The "{INSTRUCTORS_GROUP}" group is missing; run migrate first.') from error
+            instructors_group()
+        except ImproperlyConfigured as error:
+            raise CommandError(str(error)) from error
 
         with transaction.atomic():
-            instructor = self.ensure_instructor(username, password, group)
-            subjects = {
-                slug: Subject.objects.get_or_create(slug=slug, defaults={"title": title})[0]
-                for slug, title in SUBJECTS.items()
-            }
+            instructor = self.ensure_instructor(username, password)
+            subjects = {slug: ensure_subject(slug, title) for slug, title in SUBJECTS.items()}
             created_courses = 0
             for slug, (subject_slug, title, overview, modules) in COURSES.items():
                 course, created = Course.objects.get_or_create(
@@ -148,16 +143,13 @@ class Command(BaseCommand):
             )
         )
 
-    def ensure_instructor(self, username, password, group):
-        User = get_user_model()
-        instructor, created = User.objects.get_or_create(username=username)
-        if created or password:
-            if not password:
-                password = secrets.token_urlsafe(12)
-                self.stdout.write(f"Instructor “{username}” created with password: {password}")
+    def ensure_instructor(self, username, password):
+        instructor, created = ensure_instructor(username, password)
+        if created and not password:
+            password = secrets.token_urlsafe(12)
             instructor.set_password(password)
-            instructor.save()
-        instructor.groups.add(group)
+            instructor.save(update_fields=["password"])
+            self.stdout.write(f"Instructor “{username}” created with password: {password}")
         return instructor
 
     def ensure_module(self, course, title, description, contents):
