@@ -1,1 +1,1 @@
-"""Benchmarks of the production stack; run bench/run.py."""
+"""Benchmarks of the production stack; run `python -m bench.run` from the repository root."""

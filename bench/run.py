@@ -1,6 +1,6 @@
 """Benchmark educa through the real production stack, each figure beside its baseline.
 
-    .venv/bin/python bench/run.py [--duration 15] [--connections 32] [--quick]
+    .venv/bin/python -m bench.run [--duration 15] [--connections 32] [--quick]
 
 Boots the production compose stack (docker-compose.yml, as the stack tests
 do), fills it through the site itself, then measures in one run:
@@ -38,13 +38,11 @@ import tempfile
 import time
 from pathlib import Path
 
-# the repository root, so the stack helpers of the test suite can be imported
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from bench import stack_control
 from bench.chat_load import room_load
 from bench.http_load import WrkMissing, require_wrk, run_wrk
-from tests.stack_support import boot_stack, site_session, stack_problem
+from tests.support.prerequisites import stack_problem
+from tests.support.stack import boot_stack
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "test-artifacts" / "bench" / "results.json"
@@ -269,7 +267,7 @@ def benchmark(stack, args, results):
     log(f"seeding: demo data, {args.extra_courses} more courses, {args.students} students (through the site)")
     results["courses"] = stack_control.seed_courses(stack, args.extra_courses)
     sessions, course = stack_control.enrolled_students(stack, args.students, password, prefix)
-    anonymous = site_session(stack)
+    anonymous = stack.client()
     pages = [
         {
             "name": "GET /",
@@ -385,7 +383,7 @@ def main(argv=None):
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if stack is not None:
             log(f"tearing down {stack.project} with its volumes")
-            stack.down("--volumes", "--remove-orphans")
+            stack.remove()
         shutil.rmtree(workdir, ignore_errors=True)
 
     results["seconds"] = round(time.monotonic() - started, 1)

@@ -1,18 +1,15 @@
 """Preparing and reconfiguring the benchmarked stack from outside.
 
 Everything here goes through ``docker compose`` on the stack's own project
-(the helpers of tests/stack_support.py) or through the site itself; nothing
+(the helpers of tests/support/stack.py) or through the site itself; nothing
 in the application is edited for the benchmark.
 """
 
 import re
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.stack_support import REPO, enroll, register_student
-
-DEMO_COURSE = "python-from-scratch"
-# the first text of its first module, as the player shows it
-DEMO_FIRST_CONTENT = "Python reads almost like English."
+from tests.support.journeys import DEMO_COURSE, DEMO_FIRST_CONTENT  # noqa: F401  (used by run.py)
+from tests.support.system import REPO
 
 
 def compose_default(name):
@@ -122,8 +119,9 @@ def enrolled_students(stack, count, password, prefix, slug=DEMO_COURSE):
     """Register ``count`` students through the site and enrol them; return (sessions, course id)."""
 
     def one(number):
-        session = register_student(stack, f"{prefix}-{number}", password)
-        return session, enroll(session, stack, slug)
+        session = stack.client()
+        session.register(f"{prefix}-{number}", password)
+        return session, session.enrol(slug)
 
     # a few at a time: registration hashes a password, which is CPU-bound on the server
     with ThreadPoolExecutor(max_workers=4) as pool:

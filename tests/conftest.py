@@ -1,8 +1,13 @@
 """Fixtures shared by every test layer, and the order the layers run in."""
 
 import os
+import time
 
 import pytest
+
+from tests.support.prerequisites import integration_problem
+
+pytest_plugins = ["tests.support.plugin"]
 
 LAYERS = ("unit", "integration", "stack", "browser")
 
@@ -28,6 +33,34 @@ def pytest_collection_modifyitems(config, items):
         return (layer, disrupts)
 
     items.sort(key=rank)
+
+
+def _layer(item):
+    return next((name for name in LAYERS if item.get_closest_marker(name)), None)
+
+
+_layer_seconds = {}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Time each test with its setup and teardown, so a stack's boot counts in its layer."""
+    started = time.monotonic()
+    try:
+        return (yield)
+    finally:
+        layer = _layer(item)
+        _layer_seconds[layer] = _layer_seconds.get(layer, 0.0) + time.monotonic() - started
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _layer_seconds:
+        return
+    terminalreporter.section("time per layer")
+    for layer in LAYERS:
+        if layer in _layer_seconds:
+            seconds = _layer_seconds[layer]
+            terminalreporter.write_line(f"{layer:<12} {seconds // 60:3.0f} min {seconds % 60:4.1f} s")
 
 
 # --- Courses, enrolment and chat -------------------------------------------
@@ -101,7 +134,7 @@ def _empty_cache_for_unit_tests(request):
 
 
 @pytest.fixture
-def instructor(make_user):
+def instructor(db):
     """A user in the "Instructors" group.
 
     The group comes from the courses data migration; a transactional test
@@ -111,14 +144,13 @@ def instructor(make_user):
     from types import SimpleNamespace
 
     from django.apps import apps
-    from django.contrib.auth.models import Group
     from django.db import connection
+
+    from courses.instructors import ensure_instructor
 
     migration = import_module("courses.migrations.0002_instructors_group")
     migration.create_instructors_group(apps, SimpleNamespace(connection=connection))
-    user = make_user("instructor")
-    user.groups.add(Group.objects.get(name=migration.GROUP_NAME))
-    return user
+    return ensure_instructor("instructor", TEST_PASSWORD, email="instructor@example.com")[0]
 
 
 @pytest.fixture
@@ -129,39 +161,6 @@ def media_root(settings, tmp_path):
 
 
 # --- Integration layer: what it needs before anything starts ----------------
-
-INTEGRATION_IMAGES = ("postgres:17", "redis:8.0")
-
-INTEGRATION_HELP = (
-    "The integration tests (marker 'integration') need {what}. "
-    "Install Docker Engine (Debian: apt-get install docker.io) and make it reachable "
-    "(/var/run/docker.sock or DOCKER_HOST); where no registry is reachable, `bash .ci/images.sh` "
-    "builds local stand-ins for {images}. Python packages: pip install -r requirements-dev.txt. "
-    "To run the other layers without it: pytest -m 'not integration'."
-)
-
-
-def integration_problem():
-    """Why the integration layer cannot run here, or None when it can."""
-    images = " and ".join(INTEGRATION_IMAGES)
-    try:
-        import docker
-        import testcontainers  # noqa: F401
-        import trustme  # noqa: F401
-    except ImportError as error:
-        return INTEGRATION_HELP.format(what=f"the Python package {error.name!r}", images=images)
-    try:
-        client = docker.from_env(timeout=10)
-        client.ping()
-    except Exception as error:  # any failure to talk to the engine means "no Docker"
-        return INTEGRATION_HELP.format(what=f"a running Docker Engine ({error})", images=images)
-    try:
-        missing = [image for image in INTEGRATION_IMAGES if not client.images.list(name=image)]
-    finally:
-        client.close()
-    if missing:
-        return INTEGRATION_HELP.format(what=f"the images {', '.join(missing)}", images=images)
-    return None
 
 
 @pytest.fixture(scope="session")
@@ -186,4 +185,8 @@ def _integration_prerequisites_for_marked_tests(request):
 
 # --- Stack and browser layers: one production stack for the session ---------
 
-from tests.stack_support import stack  # noqa: E402, F401  (a session fixture, booted on first use)
+
+@pytest.fixture(scope="session")
+def stack(educa_stack):
+    """The production stack of tests.support.plugin, booted on first use."""
+    return educa_stack

@@ -6,7 +6,7 @@ import secrets
 import pytest
 
 from tests.browser import instructor
-from tests.browser.support import (
+from tests.support.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
     Browsing,
@@ -58,7 +58,18 @@ def browsing(chromium):
 def instructor_account(stack):
     """A member of the Instructors group, and a subject to file courses under."""
     account = instructor.Account(f"teacher-{secrets.token_hex(3)}", secrets.token_urlsafe(16))
-    stack.manage("shell", "-c", instructor.create_account_code(account))
+    stack.manage(
+        "create_instructor",
+        account.username,
+        "--password",
+        account.password,
+        "--first-name",
+        "Grace",
+        "--last-name",
+        "Hopper",
+        "--subject",
+        "=".join(instructor.SUBJECT),
+    )
     return account
 
 

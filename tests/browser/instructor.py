@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from PIL import Image, ImageDraw
 
-from tests.browser.support import follow, log_in, screenshot
+from tests.support.browser import follow, log_in, screenshot
 
 SUBJECT = ("web-development", "Web development")
 COURSE_TITLE = "Building web pages"
@@ -45,20 +45,6 @@ class BuiltCourse:
     @property
     def public_path(self):
         return f"/course/{self.slug}/"
-
-
-def create_account_code(account):
-    """Python for ``manage.py shell -c``: the instructor and the subject used here."""
-    return (
-        "from django.contrib.auth import get_user_model\n"
-        "from django.contrib.auth.models import Group\n"
-        "from courses.models import Subject\n"
-        f"user = get_user_model().objects.create_user({account.username!r}, "
-        f"{account.username + '@example.com'!r}, {account.password!r}, "
-        "first_name='Grace', last_name='Hopper')\n"
-        "user.groups.add(Group.objects.get(name='Instructors'))\n"
-        f"Subject.objects.get_or_create(slug={SUBJECT[0]!r}, defaults={{'title': {SUBJECT[1]!r}}})\n"
-    )
 
 
 def course_map_png(path):

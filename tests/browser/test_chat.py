@@ -4,15 +4,15 @@ import secrets
 
 import pytest
 
-from tests.browser.support import (
+from tests.support.browser import (
     disrupts_shared_stack,
     enrol,
     expect,
     follow,
     register,
     screenshot,
-    wait_until,
 )
+from tests.support.system import wait_until
 
 pytestmark = pytest.mark.browser
 

@@ -3,7 +3,7 @@
 import pytest
 
 from tests.browser.instructor import COURSE_TITLE, MODULES
-from tests.browser.support import follow, log_in, screenshot
+from tests.support.browser import follow, log_in, screenshot
 
 pytestmark = pytest.mark.browser
 

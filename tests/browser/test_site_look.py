@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.browser.support import screenshot
+from tests.support.browser import screenshot
 
 pytestmark = pytest.mark.browser
 

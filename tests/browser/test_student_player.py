@@ -6,7 +6,7 @@ import secrets
 import pytest
 
 from tests.browser.instructor import IMAGE_SIZE, VIDEO_ID
-from tests.browser.support import (
+from tests.support.browser import (
     DESKTOP,
     PHONE,
     enrol,

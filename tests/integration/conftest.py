@@ -16,6 +16,7 @@ session whose Django database is SQLite:
 """
 
 import dataclasses
+import os
 import uuid
 
 import psycopg
@@ -23,7 +24,8 @@ import pytest
 import redis
 from django.test import override_settings
 
-from .support import DaphneServer, UwsgiServer, manage, production_settings
+from tests.support.processes import DaphneServer, UwsgiServer, manage, production_settings
+from tests.support.stack import CONTAINER_LABEL, OWNER_LABEL
 
 POSTGRES_IMAGE = "postgres:17"
 REDIS_IMAGE = "redis:8.0"
@@ -31,7 +33,8 @@ REDIS_PASSWORD = "integration-redis-password"
 # The server process gets its own Redis databases, so in-process tests can
 # empty theirs without touching what the server cached.
 SERVER_REDIS_DBS = {"REDIS_CACHE_DB": "2", "REDIS_CHANNEL_LAYER_DB": "3"}
-CONTAINER_LABELS = {"org.educa.tests": "integration"}
+# remove_leftovers() finds containers of killed runs by these labels
+CONTAINER_LABELS = {CONTAINER_LABEL: "integration", OWNER_LABEL: str(os.getpid())}
 # Passwords of the accounts made over HTTP; Django's validators must accept it.
 TEST_PASSWORD = "Integration-pass-" + uuid.uuid4().hex[:8]
 
@@ -219,19 +222,20 @@ class InstructorAccount:
     subject_id: int
 
 
-CREATE_INSTRUCTOR = """
-from django.contrib.auth.models import Group, User
-from courses.models import Subject
-user = User.objects.create_user("ines", "ines@example.com", {password!r})
-user.groups.add(Group.objects.get(name="Instructors"))
-Subject.objects.get_or_create(slug="mathematics", defaults={{"title": "Mathematics"}})
-"""
-
-
 @pytest.fixture(scope="session")
 def instructor_account(prod_env, db_connection):
     """An instructor "ines" (in the Instructors group) and a subject for her courses."""
-    manage(prod_env, "shell", "--command", CREATE_INSTRUCTOR.format(password=TEST_PASSWORD))
+    manage(
+        prod_env,
+        "create_instructor",
+        "ines",
+        "--email",
+        "ines@example.com",
+        "--password",
+        TEST_PASSWORD,
+        "--subject",
+        "mathematics=Mathematics",
+    )
     subject = db_connection.execute("SELECT id FROM courses_subject WHERE slug = 'mathematics'").fetchone()[0]
     return InstructorAccount("ines", TEST_PASSWORD, subject)
 

@@ -10,8 +10,9 @@ import uuid
 
 import pytest
 
+from tests.support.site import SiteClient
+
 from .conftest import TEST_PASSWORD
-from .support import Browser
 
 pytestmark = pytest.mark.integration
 
@@ -23,7 +24,7 @@ def subject_id(instructor_account):
 
 @pytest.fixture
 def instructor(educa_server, instructor_account):
-    browser = Browser(educa_server.url)
+    browser = SiteClient(educa_server.url)
     browser.log_in(instructor_account.username, instructor_account.password)
     return browser
 
@@ -31,7 +32,7 @@ def instructor(educa_server, instructor_account):
 @pytest.fixture
 def student(educa_server):
     """A new student, registered through the sign-up page (which signs them in)."""
-    browser = Browser(educa_server.url)
+    browser = SiteClient(educa_server.url)
     name = f"student-{uuid.uuid4().hex[:8]}"
     response = browser.post_form(
         "/students/register/",
@@ -103,7 +104,7 @@ def course(instructor, subject_id, db_connection):
 
 
 def test_the_server_is_ready_with_every_dependency(educa_server):
-    browser = Browser(educa_server.url)
+    browser = SiteClient(educa_server.url)
 
     body = browser.get("/readyz").json()
 
@@ -134,7 +135,7 @@ def test_a_course_built_in_the_cms_is_stored_in_order(course, db_connection):
 
 
 def test_the_public_catalogue_and_api_list_the_course(educa_server, course):
-    visitor = Browser(educa_server.url)
+    visitor = SiteClient(educa_server.url)
 
     catalogue = visitor.get("/")
     detail = visitor.get(f"/course/{course.slug}/")
@@ -173,7 +174,7 @@ def test_a_student_enrols_through_the_api_and_reads_the_contents(student, course
 
 def test_an_instructors_edit_reaches_the_enrolled_student_at_once(instructor, student, course):
     """The player page is cached in Redis; the edit, in another request, must invalidate it."""
-    student.post_form("/students/enroll-course/", {"course_id": course.id})
+    assert student.enrol(course.slug) == course.id
     player = f"/students/course/{course.id}/{course.modules[0]}/"
     assert "A limit is a promise about closeness." in student.get(player).text
 
@@ -212,7 +213,7 @@ def test_the_reorder_endpoint_keeps_csrf_protection(instructor, course):
 
 
 def test_anonymous_visitors_are_sent_to_sign_in(educa_server, course):
-    visitor = Browser(educa_server.url)
+    visitor = SiteClient(educa_server.url)
 
     for path in ("/course/mine/", f"/students/course/{course.id}/", f"/course/{course.id}/module/"):
         response = visitor.get(path, allow_redirects=False)

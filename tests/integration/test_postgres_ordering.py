@@ -14,8 +14,10 @@ import psycopg
 import pytest
 import requests
 
+from tests.support.processes import run_python
+from tests.support.site import SiteClient
+
 from .conftest import delete_course, insert_course
-from .support import Browser, run_python
 
 pytestmark = pytest.mark.integration
 
@@ -59,7 +61,7 @@ def test_modules_added_through_the_cms_at_the_same_moment_get_distinct_positions
     uwsgi_server, instructor_account, db_connection
 ):
     """Twenty module formsets posted at once to uWSGI's worker processes."""
-    instructor = Browser(uwsgi_server.url)
+    instructor = SiteClient(uwsgi_server.url)
     instructor.log_in(instructor_account.username, instructor_account.password)
     slug = f"crowded-{uuid.uuid4().hex[:8]}"
     created = instructor.post_form(
@@ -72,8 +74,7 @@ def test_modules_added_through_the_cms_at_the_same_moment_get_distinct_positions
     statuses = []
 
     def add_module(number):
-        tab = Browser(uwsgi_server.url)
-        tab.session.cookies.update(instructor.session.cookies)
+        tab = instructor.copy()
         formset = {
             "modules-TOTAL_FORMS": 1,
             "modules-INITIAL_FORMS": 0,

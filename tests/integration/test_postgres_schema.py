@@ -2,8 +2,9 @@
 
 import pytest
 
+from tests.support.processes import manage
+
 from .conftest import connect, insert_course, postgres_env
-from .support import manage
 
 pytestmark = pytest.mark.integration
 

@@ -12,8 +12,9 @@ import time
 import pytest
 from django.test import override_settings
 
+from tests.support.system import free_port
+
 from .conftest import RedisService, redis_container, redis_settings_for
-from .support import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 

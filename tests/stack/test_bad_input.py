@@ -18,39 +18,15 @@ from dataclasses import dataclass
 import pytest
 import requests
 from websockets.exceptions import ConnectionClosed, InvalidStatus
-from websockets.sync.client import connect
 
-from tests.stack_support import (
-    chat_socket,
-    enroll,
-    log_in,
-    post_form,
-    receive_json,
-    register_student,
-    site_session,
-)
+from tests.support.journeys import instructor_with_course, new_student
 
 pytestmark = pytest.mark.stack
 
-PASSWORD = "Bad-input-" + secrets.token_hex(8)
 MISSING = 987654321
 # Larger than any id column (bigint): must still be a 404, not a database error.
 OUT_OF_RANGE = 10**20
 SCRIPT = "<script>alert(1)</script>"
-
-CREATE_INSTRUCTOR_AND_COURSE = """
-from django.contrib.auth.models import Group, User
-from courses.models import Course, Module, Subject
-user = User.objects.create_user({username!r}, password={password!r})
-user.groups.add(Group.objects.get(name="Instructors"))
-subject = Subject.objects.create(title="Input checks {token}", slug="input-checks-{token}")
-course = Course.objects.create(
-    owner=user, subject=subject, title="Input checks {token}", slug="input-checks-{token}",
-    overview="A course for the bad-input checks.",
-)
-module = Module.objects.create(course=course, title="The only module")
-print(course.pk, module.pk, subject.pk, subject.slug)
-"""
 
 
 @dataclass
@@ -67,23 +43,22 @@ class Actors:
 @pytest.fixture(scope="module")
 def actors(stack):
     """An instructor with a course of one module, and a student enrolled in it."""
-    token = secrets.token_hex(4)
-    username = f"teacher-{token}"
-    output = stack.manage(
-        "shell",
-        "-c",
-        CREATE_INSTRUCTOR_AND_COURSE.format(username=username, password=PASSWORD, token=token),
-    ).stdout
-    course, module, subject, subject_slug = output.split()[-4:]
-    instructor = log_in(stack, username, PASSWORD)
-    student = register_student(stack, f"learner-{token}", PASSWORD)
-    slug = f"input-checks-{token}"
-    assert enroll(student, stack, slug) == int(course)
-    return Actors(instructor, student, int(course), slug, int(module), int(subject), subject_slug)
+    teacher = instructor_with_course(stack, modules=("The only module",))
+    _, student = new_student(stack, "learner")
+    assert student.enrol(teacher.slug) == teacher.course
+    return Actors(
+        teacher.client,
+        student,
+        teacher.course,
+        teacher.slug,
+        teacher.modules[0],
+        teacher.subject,
+        teacher.subject_slug,
+    )
 
 
 def assert_site_still_serves(stack):
-    response = site_session(stack).get(f"{stack.base_url}/", timeout=30)
+    response = stack.client().get(f"{stack.base_url}/", timeout=30)
     assert response.status_code == 200, f"after the bad request the catalogue answers {response.status_code}"
 
 
@@ -240,7 +215,7 @@ def test_path_traversal_serves_no_file(stack, actors, path):
     ],
 )
 def test_sql_looking_addresses_are_not_found(stack, path):
-    response = site_session(stack).get(f"{stack.base_url}{path}", timeout=30, allow_redirects=False)
+    response = stack.client().get(f"{stack.base_url}{path}", timeout=30, allow_redirects=False)
     assert response.status_code == 404
     assert_site_still_serves(stack)
 
@@ -319,7 +294,7 @@ MISSING_IDS = [
 @pytest.mark.parametrize(("who", "method", "path"), MISSING_IDS, ids=[f"{m} {p}" for _, m, p in MISSING_IDS])
 def test_ids_that_do_not_exist_are_not_found(stack, actors, who, method, path):
     path = path.format(course=actors.course, module=actors.module)
-    session = {"instructor": actors.instructor, "student": actors.student}.get(who) or site_session(stack)
+    session = {"instructor": actors.instructor, "student": actors.student}.get(who) or stack.client()
     url = f"{stack.base_url}{path}"
     if method == "GET":
         response = session.get(url, timeout=30, allow_redirects=False)
@@ -341,15 +316,13 @@ def test_markup_in_course_fields_is_shown_as_text(stack, actors):
     title = f"{SCRIPT} Markup {token}"
     overview = f'<img src=x onerror="alert(2)"> {SCRIPT} overview {token}'
     slug = f"markup-{token}"
-    created = post_form(
-        actors.instructor,
-        stack,
+    created = actors.instructor.post_form(
         "/course/create/",
         {"subject": actors.subject, "title": title, "slug": slug, "overview": overview},
     )
     assert created.status_code == 302, f"course creation refused: {created.status_code}"
 
-    visitor = site_session(stack)
+    visitor = stack.client()
     for page in ("/", f"/course/subject/{actors.subject_slug}/", f"/course/{slug}/"):
         html = visitor.get(f"{stack.base_url}{page}", timeout=30).text
         assert f"&lt;script&gt;alert(1)&lt;/script&gt; Markup {token}" in html, f"{page} lost the title"
@@ -368,9 +341,9 @@ def test_markup_in_course_fields_is_shown_as_text(stack, actors):
 
 def test_markup_in_chat_messages_is_delivered_and_shown_as_text(stack, actors):
     text = f"{SCRIPT}<b>bold</b> {secrets.token_hex(3)}"
-    with chat_socket(stack, actors.course, actors.student) as socket:
+    with stack.chat(actors.course, actors.student) as socket:
         socket.send(json.dumps({"message": text}))
-        assert receive_json(socket)["message"] == text
+        assert socket.receive_json()["message"] == text
 
     room = actors.student.get(f"{stack.base_url}/chat/room/{actors.course}/", timeout=30).text
     escaped = text.replace("<", "&lt;").replace(">", "&gt;")
@@ -384,9 +357,9 @@ def test_markup_in_chat_messages_is_delivered_and_shown_as_text(stack, actors):
 
 def chat_still_works(stack, actors):
     text = f"still here {secrets.token_hex(3)}"
-    with chat_socket(stack, actors.course, actors.student) as socket:
+    with stack.chat(actors.course, actors.student) as socket:
         socket.send(json.dumps({"message": text}))
-        assert receive_json(socket)["message"] == text
+        assert socket.receive_json()["message"] == text
 
 
 @pytest.mark.parametrize(
@@ -401,13 +374,13 @@ def chat_still_works(stack, actors):
     ],
 )
 def test_bad_chat_frames_get_an_error_and_the_connection_stays_usable(stack, actors, frame, reason):
-    with chat_socket(stack, actors.course, actors.student) as socket:
+    with stack.chat(actors.course, actors.student) as socket:
         socket.send(frame)
-        answer = receive_json(socket)
+        answer = socket.receive_json()
         assert reason in answer.get("error", ""), f"answer to a bad frame: {answer}"
         text = f"after a bad frame {secrets.token_hex(3)}"
         socket.send(json.dumps({"message": text}))
-        assert receive_json(socket)["message"] == text
+        assert socket.receive_json()["message"] == text
     assert_site_still_serves(stack)
 
 
@@ -423,7 +396,7 @@ def closing_code(socket, frame):
 
 def test_chat_message_far_over_the_size_limit_closes_with_4009(stack, actors):
     """A frame no page of ours would send (20 000 characters) closes the connection with 4009."""
-    with chat_socket(stack, actors.course, actors.student) as socket:
+    with stack.chat(actors.course, actors.student) as socket:
         assert closing_code(socket, json.dumps({"message": "x" * 20000})) == 4009
     chat_still_works(stack, actors)
     assert_site_still_serves(stack)
@@ -435,7 +408,7 @@ def test_frame_over_daphnes_limit_drops_only_that_connection(stack, actors):
     Daphne fails the connection at the protocol level (1009, or an abrupt
     close once NGINX sees the reset), before the application sees the frame.
     """
-    with chat_socket(stack, actors.course, actors.student) as socket:
+    with stack.chat(actors.course, actors.student) as socket:
         assert closing_code(socket, "y" * 100_000) in {1006, 1009}
     chat_still_works(stack, actors)
     assert_site_still_serves(stack)
@@ -454,18 +427,7 @@ def test_frame_over_daphnes_limit_drops_only_that_connection(stack, actors):
 )
 def test_websocket_to_unknown_rooms_and_paths_is_refused(stack, actors, path):
     """A handshake for a room or path that does not exist is refused with a 403, not a server error."""
-    cookie = "; ".join(f"{name}={value}" for name, value in actors.student.cookies.items())
-    with (
-        pytest.raises(InvalidStatus) as refused,
-        connect(
-            f"{stack.ws_url}{path}",
-            ssl=stack.ssl_context(),
-            origin=stack.base_url,
-            additional_headers={"Cookie": cookie},
-            proxy=None,
-            open_timeout=15,
-        ),
-    ):
+    with pytest.raises(InvalidStatus) as refused, stack.chat(None, actors.student, path=path):
         pass
     assert refused.value.response.status_code == 403
     chat_still_works(stack, actors)

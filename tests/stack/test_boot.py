@@ -1,4 +1,4 @@
-"""The production stack boots healthy and answers through NGINX."""
+"""The production stack boots healthy and answers through NGINX, WebSockets included, at once."""
 
 import pytest
 import requests
@@ -10,3 +10,15 @@ def test_readyz_through_nginx(stack):
     response = requests.get(f"{stack.base_url}/readyz", verify=str(stack.ca_file), timeout=10)
     assert response.status_code == 200
     assert response.json()["checks"] == {"database": "ok", "cache": "ok", "channel_layer": "ok"}
+
+
+def test_the_first_websocket_handshake_after_up_wait_is_answered_at_once(stack):
+    """The first chat handshake, made the moment `up --wait` returned, got the application's answer.
+
+    Anonymous visitors are refused by the chat itself (403), so that answer
+    came from Django through NGINX and Daphne; a timeout or a 502 would mean
+    the stack called itself healthy before it could serve WebSockets.
+    """
+    status, seconds = stack.first_handshake
+    print(f"\nfirst WebSocket handshake after up --wait: {status} in {seconds:.2f}s")
+    assert status == 403, f"the first handshake after boot got {status} after {seconds:.1f}s"

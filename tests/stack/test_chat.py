@@ -3,8 +3,7 @@
 import pytest
 from websockets.exceptions import InvalidStatus
 
-from tests.stack.journeys import PASSWORD, chat_round_trip, enrolled_student, load_demo_courses, unique_name
-from tests.stack_support import chat_socket, register_student
+from tests.support.journeys import chat_round_trip, enrolled_student, load_demo_courses, new_student
 
 pytestmark = pytest.mark.stack
 
@@ -22,14 +21,14 @@ def test_two_students_chat_and_the_messages_are_kept(stack):
     for text in chat["messages"]:
         assert text in stored
 
-    room = chat["session"].get(f"{stack.base_url}/chat/room/{chat['course']}/", timeout=30)
+    room = chat["client"].get(f"{stack.base_url}/chat/room/{chat['course']}/", timeout=30)
     assert room.status_code == 200
     for text in chat["messages"]:
         assert text in room.text
 
 
 def refused_status(stack, course, session=None, origin=None):
-    with pytest.raises(InvalidStatus) as refused, chat_socket(stack, course, session, origin=origin):
+    with pytest.raises(InvalidStatus) as refused, stack.chat(course, session, origin=origin):
         pass
     return refused.value.response.status_code
 
@@ -39,7 +38,7 @@ def test_foreign_origin_is_refused(stack):
     _, session, course = enrolled_student(stack, "carla")
     assert refused_status(stack, course, session, origin="https://evil.example") == 403
     # the same student from the site's own pages is let in
-    with chat_socket(stack, course, session):
+    with stack.chat(course, session):
         pass
 
 
@@ -47,5 +46,5 @@ def test_anonymous_and_outsiders_are_refused(stack):
     """Only the course's signed-in students reach its chat: anonymous visitors and outsiders are refused."""
     _, _, course = enrolled_student(stack, "dora")
     assert refused_status(stack, course) == 403
-    outsider = register_student(stack, unique_name("outsider"), PASSWORD)
+    _, outsider = new_student(stack, "outsider")
     assert refused_status(stack, course, outsider) == 403

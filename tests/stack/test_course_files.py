@@ -4,10 +4,8 @@ downloads are authorised by Django but sent by NGINX (X-Accel-Redirect)."""
 import re
 
 import pytest
-import requests
 
-from tests.stack.journeys import PASSWORD, enrolled_student, instructor_with_module, unique_name
-from tests.stack_support import log_in, post_form, register_student
+from tests.support.journeys import enrolled_student, instructor_with_course, new_student
 
 pytestmark = pytest.mark.stack
 
@@ -17,18 +15,16 @@ PDF = b"%PDF-1.4\n% a course handout\n" + b"0" * 4096 + b"\n%%EOF\n"
 @pytest.fixture(scope="module")
 def course_with_file(stack):
     """An instructor's course with one uploaded PDF, and their signed-in session."""
-    username, slug, module = instructor_with_module(stack)
-    session = log_in(stack, username, PASSWORD)
-    upload_path = f"/course/module/{module}/content/file/create/"
-    response = post_form(
-        session,
-        stack,
+    instructor = instructor_with_course(stack)
+    session = instructor.client
+    upload_path = f"/course/module/{instructor.modules[0]}/content/file/create/"
+    response = session.post_form(
         upload_path,
         {"title": "Handout"},
         files={"file": ("handout.pdf", PDF, "application/pdf")},
     )
     assert response.status_code == 302, response.text[:2000]
-    return {"session": session, "slug": slug, "upload_path": upload_path}
+    return {"session": session, "slug": instructor.slug, "upload_path": upload_path}
 
 
 def test_upload_just_over_djangos_limit_gets_a_readable_error(stack, course_with_file):
@@ -38,9 +34,7 @@ def test_upload_just_over_djangos_limit_gets_a_readable_error(stack, course_with
     uploading sees the form again with an explanation, not a bare 413 page.
     """
     limit = int(stack.env["UPLOAD_MAX_MB"]) * 1024 * 1024
-    response = post_form(
-        course_with_file["session"],
-        stack,
+    response = course_with_file["session"].post_form(
         course_with_file["upload_path"],
         {"title": "Too big"},
         files={"file": ("big.pdf", b"0" * (limit + 512 * 1024), "application/pdf")},
@@ -68,12 +62,10 @@ def test_enrolled_student_downloads_the_file_sent_by_nginx(stack, course_with_fi
     assert "default-src 'none'" in download.headers["Content-Security-Policy"]
 
     # a visitor is asked to sign in; a user outside the course finds no file
-    anonymous = requests.get(
-        f"{stack.base_url}{link[1]}", verify=str(stack.ca_file), allow_redirects=False, timeout=30
-    )
+    anonymous = stack.client().get(link[1], allow_redirects=False)
     assert anonymous.status_code == 302
     assert anonymous.headers["Location"].startswith("/accounts/login/")
-    outsider = register_student(stack, unique_name("outsider"), PASSWORD)
+    _, outsider = new_student(stack, "outsider")
     assert outsider.get(f"{stack.base_url}{link[1]}", timeout=30).status_code == 404
 
     # NGINX's internal location cannot be asked for directly

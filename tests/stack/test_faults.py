@@ -23,21 +23,12 @@ import pytest
 import requests
 from websockets.exceptions import ConnectionClosed
 
-from tests.stack_support import (
-    boot_stack,
-    chat_socket,
-    enroll,
-    log_in,
-    post_form,
-    receive_json,
-    register_student,
-    site_session,
-)
+from tests.support.journeys import DEMO_COURSE, PASSWORD, load_demo_courses, new_student, say, signed_in
+from tests.support.stack import boot_stack
+from tests.support.system import wait_until
 
 pytestmark = pytest.mark.stack
 
-DEMO_COURSE = "python-from-scratch"
-PASSWORD = "Faults-" + secrets.token_hex(8)
 # Every request made during a fault gives up after this long: a request that
 # needs it has hung, which is the failure these tests look for.
 REQUEST_TIMEOUT = 30
@@ -52,7 +43,7 @@ def faulty_stack(tmp_path_factory):
     """A production stack of this module's own, removed with its volumes at the end."""
     running = boot_stack(tmp_path_factory.mktemp("faults"))
     yield running
-    running.down("--volumes", "--remove-orphans")
+    running.remove()
 
 
 @dataclass
@@ -69,13 +60,12 @@ class Site:
 @pytest.fixture(scope="module")
 def site(faulty_stack):
     """The demo courses, their instructor, and two students enrolled in one of them."""
-    faulty_stack.manage("load_demo_data", "--password", PASSWORD)
-    instructor = log_in(faulty_stack, "instructor", PASSWORD)
-    ana, bob = "ana-" + secrets.token_hex(3), "bob-" + secrets.token_hex(3)
-    ana_session = register_student(faulty_stack, ana, PASSWORD)
-    bob_session = register_student(faulty_stack, bob, PASSWORD)
-    course = enroll(ana_session, faulty_stack, DEMO_COURSE)
-    enroll(bob_session, faulty_stack, DEMO_COURSE)
+    load_demo_courses(faulty_stack, password=PASSWORD)
+    instructor = signed_in(faulty_stack, "instructor")
+    ana, ana_session = new_student(faulty_stack, "ana")
+    bob, bob_session = new_student(faulty_stack, "bob")
+    course = ana_session.enrol(DEMO_COURSE)
+    bob_session.enrol(DEMO_COURSE)
     return Site(faulty_stack, course, instructor, ana, ana_session, bob, bob_session)
 
 
@@ -136,8 +126,8 @@ class Sample:
 class Traffic:
     """Users loading pages in a loop, each in a thread of its own, while a fault happens.
 
-    ``pages`` is a list of (path, session or None); a session's cookies are
-    copied, because a requests session must not be shared between threads.
+    ``pages`` is a list of (path, client or None); a client is copied, because
+    a requests session must not be shared between threads.
     Every request has REQUEST_TIMEOUT; what each one got is kept as a Sample.
     """
 
@@ -164,16 +154,12 @@ class Traffic:
         assert not any(thread.is_alive() for thread in self.threads), "a browsing thread never returned"
 
     def browse(self, path, session):
-        own = site_session(self.stack)
-        if session is not None:
-            own.cookies.update(session.cookies)
+        own = session.copy() if session is not None else self.stack.client()
         while not self.stopping.is_set():
             started = time.monotonic()
             sample = Sample(path, started, 0.0)
             try:
-                response = own.get(
-                    f"{self.stack.base_url}{path}", timeout=REQUEST_TIMEOUT, allow_redirects=False
-                )
+                response = own.get(path, timeout=REQUEST_TIMEOUT, allow_redirects=False)
                 sample.status, sample.body = response.status_code, response.text
             except requests.RequestException as error:
                 sample.error = f"{error.__class__.__name__}: {error}"
@@ -225,23 +211,9 @@ class Traffic:
         return summary
 
 
-def wait_until(condition, timeout, what, pause=0.5):
-    """Poll ``condition`` until it is true; return the seconds it took or fail naming ``what``."""
-    started = time.monotonic()
-    last_error = None
-    while time.monotonic() - started < timeout:
-        try:
-            if condition():
-                return time.monotonic() - started
-        except Exception as error:  # the service may still be down; try again
-            last_error = error
-        time.sleep(pause)
-    raise AssertionError(f"{what}: not within {timeout}s (last error: {last_error!r})")
-
-
 def readiness(stack):
     """(status code, JSON body) of /readyz through NGINX."""
-    response = site_session(stack).get(f"{stack.base_url}/readyz", timeout=REQUEST_TIMEOUT)
+    response = stack.client().get("/readyz", timeout=REQUEST_TIMEOUT)
     try:
         return response.status_code, response.json()
     except ValueError:
@@ -255,19 +227,11 @@ def site_is_ready(stack):
 # --- Chat ---------------------------------------------------------------------------
 
 
-def say(socket, text, *listeners):
-    """Send ``text`` on ``socket``; every listener (the sender included) must receive it."""
-    socket.send(json.dumps({"message": text}))
-    for listener in (socket, *listeners):
-        received = receive_json(listener, timeout=15)
-        assert received.get("message") == text, f"expected {text!r}, received {received!r}"
-
-
 def chat_works(site, text):
     """Ana and Bob open new connections and both see Ana's ``text``."""
     with (
-        chat_socket(site.stack, site.course, site.ana_session) as ana,
-        chat_socket(site.stack, site.course, site.bob_session) as bob,
+        site.stack.chat(site.course, site.ana_session) as ana,
+        site.stack.chat(site.course, site.bob_session) as bob,
     ):
         say(ana, text, bob)
     return True
@@ -294,7 +258,7 @@ def fate_of(socket, expected_text, timeout=15):
 
 
 def room_history(site, session):
-    response = session.get(f"{site.stack.base_url}/chat/room/{site.course}/", timeout=REQUEST_TIMEOUT)
+    response = session.get(f"/chat/room/{site.course}/", timeout=REQUEST_TIMEOUT)
     assert response.status_code == 200, f"chat room answered {response.status_code}"
     return response.text
 
@@ -395,8 +359,8 @@ def test_cache_restart_keeps_pages_up_and_chat_reconnects(site, ledger):
     before = f"before the cache restart {secrets.token_hex(3)}"
     after = f"after the cache restart {secrets.token_hex(3)}"
     with (
-        chat_socket(stack, site.course, site.ana_session) as ana_old,
-        chat_socket(stack, site.course, site.bob_session) as bob_old,
+        stack.chat(site.course, site.ana_session) as ana_old,
+        stack.chat(site.course, site.bob_session) as bob_old,
     ):
         say(ana_old, before, bob_old)
         ledger.expect("a chat message sent before the cache restart", message_sql(before))
@@ -461,9 +425,7 @@ def test_database_restart_answers_quickly_and_loses_nothing(site, ledger):
     stack = site.stack
     slug = f"faults-{secrets.token_hex(3)}"
     subject = stack.psql("select id from courses_subject order by id limit 1")
-    created = post_form(
-        site.instructor,
-        stack,
+    created = site.instructor.post_form(
         "/course/create/",
         {
             "subject": subject,
@@ -477,14 +439,14 @@ def test_database_restart_answers_quickly_and_loses_nothing(site, ledger):
         "a course created before the database restart",
         f"select count(*) from courses_course where slug = {sql_text(slug)}",  # noqa: S608
     )
-    new_course = enroll(site.ana_session, stack, slug)
+    new_course = site.ana_session.enrol(slug)
     ledger.expect(
         "an enrolment made before the database restart",
         "select count(*) from courses_course_students cs join auth_user u on u.id = cs.user_id "  # noqa: S608
         f"where cs.course_id = {new_course} and u.username = {sql_text(site.ana)}",
     )
     before = f"before the database restart {secrets.token_hex(3)}"
-    with chat_socket(stack, site.course, site.ana_session) as ana:
+    with stack.chat(site.course, site.ana_session) as ana:
         say(ana, before)
     ledger.expect("a chat message sent before the database restart", message_sql(before))
 
@@ -600,7 +562,7 @@ def test_crashed_daphne_is_restarted_and_chat_works_again(site, ledger):
     after = f"after the daphne crash {secrets.token_hex(3)}"
     pages = [("/", None), (f"/course/{DEMO_COURSE}/", None)]
     with (
-        chat_socket(stack, site.course, site.ana_session) as ana_old,
+        stack.chat(site.course, site.ana_session) as ana_old,
         DeathWatch(container(stack, "daphne")["Id"]) as deaths,
     ):
         say(ana_old, before)

@@ -12,8 +12,8 @@ import time
 import pytest
 import requests
 
-from tests.stack.journeys import PASSWORD, chat_round_trip, load_demo_courses
-from tests.stack_support import boot_stack, log_in
+from tests.support.journeys import chat_round_trip, load_demo_courses, signed_in
+from tests.support.stack import boot_stack
 
 pytestmark = pytest.mark.stack
 
@@ -54,7 +54,7 @@ def tls_stack(tmp_path_factory):
     running = boot_stack(workdir, compose_files=TLS_FILES, REDIS_TLS_DIR=str(tls_dir))
     load_demo_courses(running)
     yield running
-    running.down("--volumes", "--remove-orphans")
+    running.remove()
 
 
 def container_env(stack, service):
@@ -92,7 +92,7 @@ def test_data_survives_down_and_up(tls_stack):
     Sessions live in PostgreSQL too, so nobody is signed out by it.
     """
     chat = chat_round_trip(tls_stack)
-    course, username, old_session = chat["course"], chat["username"], chat["session"]
+    course, username, old_session = chat["course"], chat["username"], chat["client"]
 
     started = time.monotonic()
     tls_stack.down()  # no --volumes: what an operator does to restart
@@ -101,7 +101,7 @@ def test_data_survives_down_and_up(tls_stack):
     tls_stack.wait_ready()
     print(f"\ndown and up again in {time.monotonic() - started:.1f}s")
 
-    session = log_in(tls_stack, username, PASSWORD)
+    session = signed_in(tls_stack, username)
     mine = session.get(f"{tls_stack.base_url}/students/courses/", timeout=30)
     assert mine.status_code == 200
     assert "Python from scratch" in mine.text

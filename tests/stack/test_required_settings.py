@@ -5,12 +5,13 @@ image is built or any container, network or volume is created.
 """
 
 import os
-import secrets
 import subprocess
 
 import pytest
 
-from tests.stack_support import REPO, make_env, stack_problem
+from tests.support.prerequisites import stack_problem
+from tests.support.stack import make_env, project_name
+from tests.support.system import REPO
 
 pytestmark = pytest.mark.stack
 
@@ -65,7 +66,7 @@ def project_resources(project):
 @pytest.mark.parametrize("name", REQUIRED)
 def test_stack_refuses_to_start_without_a_required_value(tmp_path, name, blank):
     """`docker compose -f docker-compose.yml up` stops at once, names the missing value, creates nothing."""
-    project = f"educa-test-{secrets.token_hex(4)}"
+    project = project_name()
     env_file, _ = make_env(tmp_path, project)
     lines = [line for line in env_file.read_text().splitlines() if not line.startswith(f"{name}=")]
     if blank:

@@ -2,8 +2,14 @@
 
 import pytest
 
-from tests.stack.journeys import DEMO_COURSE, PASSWORD, load_demo_courses, unique_name
-from tests.stack_support import enroll, log_in, register_student, site_session
+from tests.support.journeys import (
+    DEMO_COURSE,
+    DEMO_FIRST_CONTENT,
+    PASSWORD,
+    load_demo_courses,
+    signed_in,
+    unique_name,
+)
 
 pytestmark = pytest.mark.stack
 
@@ -16,10 +22,10 @@ def demo_courses(stack):
 def test_register_sign_in_enrol_and_study(stack):
     """A new student signs up, signs in again later, enrols and reads the course's modules over HTTPS."""
     username = unique_name("student")
-    register_student(stack, username, PASSWORD)
+    stack.client().register(username, PASSWORD)
 
-    session = log_in(stack, username, PASSWORD)
-    course = enroll(session, stack, DEMO_COURSE)
+    session = signed_in(stack, username)
+    course = session.enrol(DEMO_COURSE)
 
     mine = session.get(f"{stack.base_url}/students/courses/", timeout=30)
     assert mine.status_code == 200
@@ -28,7 +34,7 @@ def test_register_sign_in_enrol_and_study(stack):
     player = session.get(f"{stack.base_url}/students/course/{course}/", timeout=30)
     assert player.status_code == 200
     assert "Getting started" in player.text
-    assert "Python reads almost like English." in player.text
+    assert DEMO_FIRST_CONTENT in player.text
     # the embedded video of the first module is there as well
     assert "youtube" in player.text
 
@@ -42,7 +48,7 @@ def test_register_sign_in_enrol_and_study(stack):
 
 def test_forms_need_the_csrf_token_and_a_same_origin_referer(stack):
     """Behind the proxy Django knows the request is HTTPS, so a forged cross-site sign-in is refused."""
-    session = site_session(stack)
+    session = stack.client()
     form = session.get(f"{stack.base_url}/accounts/login/", timeout=30)
     token = session.cookies.get("csrftoken")
     assert form.status_code == 200 and token
@@ -79,16 +85,14 @@ def test_forms_need_the_csrf_token_and_a_same_origin_referer(stack):
 
 def test_anonymous_visitor_is_sent_to_sign_in(stack):
     """A visitor who is not signed in is sent to the login page, not shown an error."""
-    response = site_session(stack).get(
-        f"{stack.base_url}/students/courses/", allow_redirects=False, timeout=30
-    )
+    response = stack.client().get(f"{stack.base_url}/students/courses/", allow_redirects=False, timeout=30)
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/accounts/login/")
 
 
 def test_course_subdomain_leads_to_the_course_page(stack):
     """<course-slug>.<site domain> is answered by NGINX and Django sends the visitor to that course's page."""
-    response = site_session(stack).get(
+    response = stack.client().get(
         f"{stack.base_url}/",
         headers={"Host": f"{DEMO_COURSE}.localhost:{stack.https_port}"},
         allow_redirects=False,

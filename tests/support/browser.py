@@ -23,15 +23,14 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.stack_support import REPO
+from .prerequisites import CHROMIUM, browser_problem
+from .system import REPO
 
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ARTIFACTS = REPO / "test-artifacts" / "browser"
 
@@ -52,27 +51,6 @@ YOUTUBE_STAND_IN = (
     "place-items:center'><div style='border-left:20px solid #fff;border-top:12px solid transparent;"
     "border-bottom:12px solid transparent;margin-left:4px'></div></div></body>"
 )
-
-HELP = (
-    "The browser layer (marker 'browser') needs {what}. Install it with: {how}. "
-    "To run the other layers without it: pytest -m 'not browser'."
-)
-
-
-def browser_problem():
-    """Why the browser layer cannot run here, or None when it can."""
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return HELP.format(what="the Python package 'playwright'", how="pip install -r requirements-dev.txt")
-    if not os.access(CHROMIUM, os.X_OK):
-        return HELP.format(what=f"Debian's Chromium at {CHROMIUM}", how="apt-get install chromium")
-    if shutil.which("certutil") is None:
-        return HELP.format(
-            what="certutil (to trust the stack's certificate in Chromium's NSS store)",
-            how="apt-get install libnss3-tools",
-        )
-    return None
 
 
 def trusting_home(directory, certificate):
@@ -119,16 +97,6 @@ def clear_artifacts():
         for old in ARTIFACTS.glob("*.png"):
             old.unlink()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-
-
-def wait_until(predicate, timeout, what, interval=0.5):
-    """Poll ``predicate`` until it is true; fail naming ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 @dataclass

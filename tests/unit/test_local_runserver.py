@@ -7,38 +7,35 @@ a student registers and enrols, and the chat works over a real WebSocket.
 import os
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import requests
 
-from tests.stack_support import chat_socket, enroll, free_port, receive_json, register_student
+from tests.support.chat import open_socket
+from tests.support.site import SiteClient
+from tests.support.system import MANAGE, free_port, wait_until
 
 pytestmark = pytest.mark.unit
-
-REPO = Path(__file__).resolve().parents[2]
-MANAGE = REPO / "educa" / "manage.py"
 
 
 @dataclass
 class LocalServer:
-    """Looks like the stack to the shared user helpers, over plain HTTP."""
-
     port: int
-    ca_file: None = None
 
     @property
     def base_url(self):
         return f"http://127.0.0.1:{self.port}"
 
-    @property
-    def ws_url(self):
-        return f"ws://127.0.0.1:{self.port}"
+    def client(self):
+        return SiteClient(self.base_url)
 
-    def ssl_context(self):
-        return None
+    def chat(self, course, client):
+        return open_socket(
+            f"ws://127.0.0.1:{self.port}/ws/chat/room/{course}/",
+            origin=self.base_url,
+            cookies=dict(client.cookies.items()),
+        )
 
 
 @pytest.fixture(scope="module")
@@ -73,16 +70,13 @@ def local_server(tmp_path_factory):
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"{server.base_url}/healthz", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"runserver did not start:\n{(workdir / 'runserver.log').read_text()}")
-            time.sleep(0.2)
+
+        def answering():
+            if process.poll() is not None:
+                pytest.fail(f"runserver exited:\n{(workdir / 'runserver.log').read_text()}")
+            return requests.get(f"{server.base_url}/healthz", timeout=2).status_code == 200
+
+        wait_until(answering, 60, "runserver answering /healthz", pause=0.2)
         yield server
     finally:
         process.terminate()
@@ -97,21 +91,19 @@ def test_catalogue_is_served(local_server):
 
 
 def test_a_student_registers_enrols_and_chats(local_server):
-    ana = register_student(local_server, "ana", "Local-student-pw-1")
-    ben = register_student(local_server, "ben", "Local-student-pw-2")
-    course = enroll(ana, local_server, "python-from-scratch")
-    assert enroll(ben, local_server, "python-from-scratch") == course
+    ana, ben = local_server.client(), local_server.client()
+    ana.register("ana", "Local-student-pw-1")
+    ben.register("ben", "Local-student-pw-2")
+    course = ana.enrol("python-from-scratch")
+    assert ben.enrol("python-from-scratch") == course
 
-    with (
-        chat_socket(local_server, course, ana) as ana_socket,
-        chat_socket(local_server, course, ben) as ben_socket,
-    ):
-        ana_socket.send('{"message": "hello from a bare machine"}')
+    with local_server.chat(course, ana) as ana_socket, local_server.chat(course, ben) as ben_socket:
+        ana_socket.send({"message": "hello from a bare machine"})
         for socket_ in (ana_socket, ben_socket):
-            frame = receive_json(socket_)
+            frame = socket_.receive_json()
             assert frame["message"] == "hello from a bare machine"
             assert frame["user"] == "ana"
 
-    room = ben.get(f"{local_server.base_url}/chat/room/{course}/", timeout=10)
+    room = ben.get(f"/chat/room/{course}/")
     assert room.status_code == 200
     assert "hello from a bare machine" in room.text

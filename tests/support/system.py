@@ -1,0 +1,37 @@
+"""Small facts and tools every layer uses."""
+
+import socket
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+PROJECT_DIR = REPO / "educa"
+MANAGE = PROJECT_DIR / "manage.py"
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(condition, timeout, what, pause=0.5):
+    """Call ``condition`` until it returns something true; return the seconds that took.
+
+    An exception from ``condition`` counts as "not yet" (the service may still
+    be starting) and is shown if time runs out, with ``what`` naming what
+    never happened.
+    """
+    started = time.monotonic()
+    last_error = None
+    while True:
+        try:
+            if condition():
+                return time.monotonic() - started
+        except Exception as error:  # not ready yet: try again until the deadline
+            last_error = error
+        if time.monotonic() - started >= timeout:
+            detail = f" (last error: {last_error!r})" if last_error else ""
+            raise AssertionError(f"{what}: not within {timeout}s{detail}")
+        time.sleep(pause)
