@@ -25,8 +25,9 @@ def test_the_plugin_loads_from_another_project(tmp_path):
     (tmp_path / "conftest.py").write_text(CONFTEST)
     (tmp_path / "test_nothing.py").write_text("def test_nothing():\n    pass\n")
     env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTEST", "DJANGO"))}
+    pytest = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:django", "-c", os.devnull]
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "--fixtures", "-p", "no:cacheprovider", "-p", "no:django", "-c", os.devnull, "."],
+        [*pytest, "--fixtures", "."],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -38,7 +39,7 @@ def test_the_plugin_loads_from_another_project(tmp_path):
     assert "educa_stack_settings [session scope]" in result.stdout
 
     help_text = subprocess.run(
-        [sys.executable, "-m", "pytest", "--help", "-p", "no:cacheprovider", "-p", "no:django", "-c", os.devnull],
+        [*pytest, "--help"],
         cwd=tmp_path,
         env=env,
         capture_output=True,
