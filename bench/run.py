@@ -43,8 +43,8 @@ from bench.chat_load import room_load
 from bench.http_load import WrkMissing, require_wrk, run_wrk
 from tests.support.prerequisites import stack_problem
 from tests.support.stack import boot_stack
+from tests.support.system import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "test-artifacts" / "bench" / "results.json"
 
 

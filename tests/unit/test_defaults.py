@@ -54,14 +54,14 @@ they are not read at all.)
 import ast
 import re
 from collections import defaultdict
-from pathlib import Path
 from typing import NamedTuple
 
 import pytest
 
+from tests.support.system import REPO
+
 pytestmark = pytest.mark.unit
 
-REPO = Path(__file__).resolve().parents[2]
 
 ENV_EXAMPLE = ".env.example"
 COMPOSE_FILES = ("docker-compose.yml", "docker-compose.tls.yml", "docker-compose.override.yml")

@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from tests.support.chat import open_socket
+from tests.support.journeys import DEMO_COURSE
 from tests.support.site import SiteClient
 from tests.support.system import MANAGE, free_port, wait_until
 
@@ -87,15 +88,15 @@ def local_server(tmp_path_factory):
 def test_catalogue_is_served(local_server):
     response = requests.get(f"{local_server.base_url}/", timeout=10)
     assert response.status_code == 200
-    assert "python-from-scratch" in response.text
+    assert DEMO_COURSE in response.text
 
 
 def test_a_student_registers_enrols_and_chats(local_server):
     ana, ben = local_server.client(), local_server.client()
     ana.register("ana", "Local-student-pw-1")
     ben.register("ben", "Local-student-pw-2")
-    course = ana.enrol("python-from-scratch")
-    assert ben.enrol("python-from-scratch") == course
+    course = ana.enrol(DEMO_COURSE)
+    assert ben.enrol(DEMO_COURSE) == course
 
     with local_server.chat(course, ana) as ana_socket, local_server.chat(course, ben) as ben_socket:
         ana_socket.send({"message": "hello from a bare machine"})

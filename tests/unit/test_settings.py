@@ -5,13 +5,13 @@ import os
 import ssl
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
+from tests.support.system import REPO
+
 pytestmark = pytest.mark.unit
 
-REPO = Path(__file__).resolve().parents[2]
 MANAGE = REPO / "educa" / "manage.py"
 
 # A complete production environment. Values are throwaway test data.

@@ -4,13 +4,14 @@ import shutil
 import socket
 import subprocess
 import threading
-from pathlib import Path
 
 import pytest
 
+from tests.support.system import REPO
+
 pytestmark = pytest.mark.unit
 
-SCRIPT = Path(__file__).resolve().parents[2] / "wait-for-it.sh"
+SCRIPT = REPO / "wait-for-it.sh"
 SHELL = shutil.which("dash") or "/bin/sh"  # POSIX sh, not bash
 
 
