@@ -17,7 +17,10 @@ DEBUG = False
 ALLOWED_HOSTS = []
 
 INSTALLED_APPS = [
+    # Daphne's runserver replaces Django's: the first app with a command name wins.
     "daphne",
+    # The project's own management commands (check_services).
+    "educa",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
