@@ -19,7 +19,8 @@ ALLOWED_HOSTS = []
 INSTALLED_APPS = [
     # Daphne's runserver replaces Django's: the first app with a command name wins.
     "daphne",
-    # The project's own management commands (check_services).
+    # The project's own management commands (check_services, and the
+    # createsuperuser that replaces django.contrib.auth's, hence before it).
     "educa",
     "django.contrib.admin",
     "django.contrib.auth",
