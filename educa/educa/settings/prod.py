@@ -92,6 +92,35 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},
 }
 
+# The development stack (docker-compose.override.yml) sets this so that an
+# edit shows on the next reload, as Python code already does under uWSGI's
+# autoreload: templates are read from disk at every render instead of once
+# per process (Django caches them whenever DEBUG is off), and static files
+# keep their plain names, so no manifest has to be rebuilt and reloaded after
+# each edit (the override copies edited files into the static volume, and
+# its NGINX has browsers revalidate them). The production compose file
+# passes no such variable to the containers.
+DEVELOPMENT_RELOAD = config("DEVELOPMENT_RELOAD", default=False, cast=bool)
+if DEVELOPMENT_RELOAD:
+    # new dicts, not edits: base.TEMPLATES stays as it was
+    TEMPLATES = [
+        {
+            **TEMPLATES[0],  # noqa: F405
+            "APP_DIRS": False,  # Django refuses APP_DIRS together with explicit loaders
+            "OPTIONS": {
+                **TEMPLATES[0]["OPTIONS"],  # noqa: F405
+                "loaders": [
+                    "django.template.loaders.filesystem.Loader",
+                    "django.template.loaders.app_directories.Loader",
+                ],
+            },
+        }
+    ]
+    STORAGES = {
+        **STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
 # Course files go out through NGINX's internal location after Django says yes.
 PROTECTED_MEDIA_ACCEL_PREFIX = config("PROTECTED_MEDIA_ACCEL_PREFIX", default="/protected-media/")
 
