@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,8 @@ BOOT_TIMEOUT = 900
 # seconds an edit may take to show: uWSGI re-imports Django after a Python
 # edit, the static service polls once a second and runs collectstatic
 EDIT_TIMEOUT = 60
+# seconds between two scans of uWSGI's autoreloader (--py-autoreload in the override)
+AUTORELOAD_INTERVAL = 1
 
 NOT_COPIED = shutil.ignore_patterns(
     ".git",
@@ -169,6 +172,11 @@ def test_an_edited_python_view_shows_on_the_next_reload(dev_stack):
         return response.status_code, response.headers.get("Location")
 
     assert favicon_target() == (302, "/static/favicon.svg")
+    # uWSGI's autoreloader notes a module's modification time on its first
+    # scan (once a second) after the module was imported: a file edited
+    # between the import and that scan looks unchanged. The request above may
+    # have been the first to import the view, so give the scan time to run.
+    time.sleep(2 * AUTORELOAD_INTERVAL + 0.5)
     dev_stack.edit(
         "educa/educa/views.py",
         'return redirect(static("favicon.svg"))',
