@@ -15,13 +15,11 @@ import shutil
 import subprocess
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-import requests
 
 from tests.support.prerequisites import stack_problem
-from tests.support.stack import project_name, remove_project
+from tests.support.stack import Stack, project_name
 from tests.support.system import REPO, free_port, wait_until
 
 pytestmark = pytest.mark.stack
@@ -48,37 +46,13 @@ NOT_COPIED = shutil.ignore_patterns(
 
 
 @dataclass
-class DevStack:
-    checkout: Path
-    project: str
-    https_port: int
-    env: dict
-    up_output: str
-    ca_file: Path | None = None
+class DevStack(Stack):
+    """The development stack that bin/up started, and what bin/up printed."""
 
-    @property
-    def base_url(self):
-        return f"https://localhost:{self.https_port}"
-
-    def compose(self, *args, check=True, timeout=300):
-        result = subprocess.run(
-            ["docker", "compose", *args],
-            cwd=self.checkout,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        if check and result.returncode != 0:
-            raise AssertionError(f"docker compose {' '.join(args)} ({result.returncode}):\n{result.stderr}")
-        return result
-
-    def exec_web(self, *command, env=()):
-        options = [item for name_value in env for item in ("-e", name_value)]
-        return self.compose("exec", "-T", *options, "web", *command, check=False, timeout=120)
+    up_output: str = ""
 
     def get(self, path, **options):
-        return requests.get(f"{self.base_url}{path}", verify=str(self.ca_file), timeout=10, **options)
+        return self.client().get(path, timeout=10, **options)
 
     def edit(self, relative, old, new):
         path = self.checkout / relative
@@ -105,11 +79,10 @@ def dev_stack(request, tmp_path_factory):
     checkout = tmp_path_factory.mktemp("dev-stack") / "educa"
     shutil.copytree(REPO, checkout, ignore=NOT_COPIED, symlinks=True)
     project = project_name()
-    https_port = free_port()
     env = clean_environment()
 
     # An .env of its own (ports, project name) that bin/up must leave alone.
-    ports = ["--http-port", str(free_port()), "--https-port", str(https_port)]
+    ports = ["--http-port", str(free_port()), "--https-port", str(free_port())]
     generated = subprocess.run(
         ["sh", "config/app/generate-env.sh", *ports],
         cwd=checkout,
@@ -120,29 +93,24 @@ def dev_stack(request, tmp_path_factory):
     env_text = f"{generated.stdout}COMPOSE_PROJECT_NAME={project}\n"
     (checkout / ".env").write_text(env_text)
 
-    def remove():
-        subprocess.run(
-            ["docker", "compose", "down", "--volumes", "--remove-orphans", "--timeout", "5"],
-            cwd=checkout,
-            env=env,
-            capture_output=True,
-            timeout=300,
-        )
-        remove_project(project)  # whatever `down` could not reach
-
-    request.addfinalizer(remove)
+    stack = DevStack(
+        project=project,
+        env_file=checkout / ".env",
+        workdir=checkout.parent,
+        env=dict(line.split("=", 1) for line in env_text.splitlines() if "=" in line and line[0] != "#"),
+        compose_files=("docker-compose.yml", "docker-compose.override.yml"),
+        checkout=checkout,
+    )
+    request.addfinalizer(stack.remove)
 
     up = subprocess.run(
         ["bin/up"], cwd=checkout, env=env, capture_output=True, text=True, timeout=BOOT_TIMEOUT
     )
-    stack = DevStack(checkout, project, https_port, env, up.stdout + up.stderr)
+    stack.up_output = up.stdout + up.stderr
     if up.returncode != 0:
         pytest.fail(f"bin/up failed ({up.returncode}):\n{stack.up_output[-6000:]}", pytrace=False)
     assert (checkout / ".env").read_text() == env_text, "bin/up changed an existing .env"
-
-    pem = stack.compose("exec", "-T", "nginx", "cat", "/etc/nginx/certs/fullchain.pem").stdout
-    stack.ca_file = checkout.parent / "stack-ca.pem"
-    stack.ca_file.write_text(pem)
+    stack.fetch_certificate()
     return stack
 
 
@@ -220,7 +188,9 @@ def test_an_edited_stylesheet_shows_on_the_next_reload(dev_stack):
 )
 def test_a_password_the_server_refuses_is_one_line(dev_stack, variable, expected):
     """check_services against the real PostgreSQL and Redis (a variable wins over the secret file)."""
-    result = dev_stack.exec_web("python", "manage.py", "check_services", env=[f"{variable}=not-the-password"])
+    result = dev_stack.exec(
+        "web", "python", "manage.py", "check_services", check=False, env={variable: "wrong"}
+    )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
@@ -230,20 +200,19 @@ def test_a_password_the_server_refuses_is_one_line(dev_stack, variable, expected
 
 
 def test_an_administrator_without_a_terminal(dev_stack):
-    refused = dev_stack.exec_web("python", "manage.py", "createsuperuser")
+    refused = dev_stack.exec("web", "python", "manage.py", "createsuperuser", check=False)
     assert refused.returncode == 1
     assert "DJANGO_SUPERUSER_PASSWORD" in refused.stderr
 
-    created = dev_stack.exec_web(
-        "python",
-        "manage.py",
+    created = dev_stack.manage(
         "createsuperuser",
         "--noinput",
-        env=[
-            "DJANGO_SUPERUSER_USERNAME=admin",
-            "DJANGO_SUPERUSER_EMAIL=admin@example.com",
-            "DJANGO_SUPERUSER_PASSWORD=Admin-pass-123",
-        ],
+        check=False,
+        env={
+            "DJANGO_SUPERUSER_USERNAME": "admin",
+            "DJANGO_SUPERUSER_EMAIL": "admin@example.com",
+            "DJANGO_SUPERUSER_PASSWORD": "Admin-pass-123",
+        },
     )
     assert created.returncode == 0, created.stderr
     assert "Superuser created successfully." in created.stdout

@@ -142,12 +142,14 @@ class Stack:
         )
         return result.stdout + result.stderr
 
-    def exec(self, service, *command, check=True):
-        return self.compose("exec", "-T", service, *command, check=check, timeout=120)
+    def exec(self, service, *command, check=True, env=None):
+        """Run ``command`` in a service's container; ``env`` adds variables for it alone."""
+        options = [option for name, value in (env or {}).items() for option in ("-e", f"{name}={value}")]
+        return self.compose("exec", "-T", *options, service, *command, check=check, timeout=120)
 
-    def manage(self, *args, check=True):
+    def manage(self, *args, check=True, env=None):
         """Run a Django management command in the web container."""
-        return self.exec("web", "python", "manage.py", *args, check=check)
+        return self.exec("web", "python", "manage.py", *args, check=check, env=env)
 
     def psql(self, sql):
         """Run SQL in the stack's database and return the unaligned output."""
