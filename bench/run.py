@@ -41,6 +41,7 @@ from pathlib import Path
 from bench import stack_control
 from bench.chat_load import room_load
 from bench.http_load import WrkMissing, require_wrk, run_wrk
+from tests.support.journeys import DEMO_COURSE, DEMO_FIRST_CONTENT
 from tests.support.prerequisites import stack_problem
 from tests.support.stack import boot_stack
 from tests.support.system import REPO
@@ -278,7 +279,7 @@ def benchmark(stack, args, results):
         },
         {
             "name": "GET /course/<slug>/",
-            "url": f"{stack.base_url}/course/{stack_control.DEMO_COURSE}/",
+            "url": f"{stack.base_url}/course/{DEMO_COURSE}/",
             "session": anonymous,
             "cookie": None,
             "expect": "Getting started",
@@ -289,7 +290,7 @@ def benchmark(stack, args, results):
             "session": sessions[0],
             # the student's session: without it the player redirects to login
             "cookie": stack_control.cookie_header(sessions[0]),
-            "expect": stack_control.DEMO_FIRST_CONTENT,
+            "expect": DEMO_FIRST_CONTENT,
         },
     ]
     results["uwsgi_default"] = stack_control.uwsgi_stats(stack)

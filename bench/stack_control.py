@@ -8,7 +8,7 @@ in the application is edited for the benchmark.
 import re
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.support.journeys import DEMO_COURSE, DEMO_FIRST_CONTENT  # noqa: F401  (used by run.py)
+from tests.support.journeys import DEMO_COURSE
 from tests.support.system import REPO
 
 

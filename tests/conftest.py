@@ -23,12 +23,12 @@ def pytest_collection_modifyitems(config, items):
     shared stack go last. Every test must belong to exactly one layer, so that
     ``-m <layer>`` never leaves one out.
     """
-    unassigned = [item.nodeid for item in items if not any(item.get_closest_marker(m) for m in LAYERS)]
+    unassigned = [item.nodeid for item in items if _layer(item) is None]
     if unassigned:
         raise pytest.UsageError(f"tests without a layer marker ({', '.join(LAYERS)}): {unassigned}")
 
     def rank(item):
-        layer = next(i for i, name in enumerate(LAYERS) if item.get_closest_marker(name))
+        layer = LAYERS.index(_layer(item))
         disrupts = getattr(getattr(item, "function", None), "disrupts_shared_stack", False)
         return (layer, disrupts)
 

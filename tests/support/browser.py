@@ -177,7 +177,10 @@ class Browsing:
 
 
 def expect(*args, **kwargs):
-    """Playwright's ``expect``, imported on use so a missing Playwright fails with HELP, not at import."""
+    """Playwright's ``expect``, imported on use.
+
+    A missing Playwright then fails with browser_problem()'s message, not at import.
+    """
     from playwright.sync_api import expect as playwright_expect
 
     playwright_expect.set_options(timeout=ACTION_TIMEOUT_MS)

@@ -1,6 +1,5 @@
 """check_services: a password the servers no longer accept ends in one line, not a traceback."""
 
-import os
 import subprocess
 import sys
 from io import StringIO
@@ -13,6 +12,7 @@ from redis.exceptions import AuthenticationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from educa.management.commands.check_services import explain_cache_error, explain_database_error
+from tests.support.settings import PROD_ENV, clean_environment
 from tests.support.system import MANAGE, PROJECT_DIR, free_port
 
 pytestmark = pytest.mark.unit
@@ -115,23 +115,13 @@ def test_the_command_stops_on_redis_authentication_but_not_on_an_outage():
 
 def test_an_unreachable_database_is_one_line_on_stderr_from_manage_py():
     """The real thing, with production settings: no traceback, exit status 1."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "POSTGRES_", "REDIS_"))
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="educa.settings.prod",
-        SECRET_KEY="unit-test-secret-key-" + "z" * 40,
-        ALLOWED_HOSTS="educa.example",
-        SITE_DOMAIN="educa.example",
-        POSTGRES_DB="educa",
-        POSTGRES_USER="educa",
-        POSTGRES_PASSWORD="db-password",
-        POSTGRES_HOST="127.0.0.1",
-        POSTGRES_PORT=str(free_port()),  # nothing listens there
-        REDIS_URL=f"redis://127.0.0.1:{free_port()}",
-        REDIS_PASSWORD="redis-password",
+    env = clean_environment(
+        **PROD_ENV
+        | {
+            "POSTGRES_HOST": "127.0.0.1",
+            "POSTGRES_PORT": str(free_port()),  # nothing listens there
+            "REDIS_URL": f"redis://127.0.0.1:{free_port()}",
+        }
     )
     result = subprocess.run(
         [sys.executable, str(MANAGE), "check_services"],

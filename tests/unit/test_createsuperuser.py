@@ -1,6 +1,5 @@
 """createsuperuser works with or without a terminal, and never skips silently."""
 
-import os
 import subprocess
 import sys
 from io import StringIO
@@ -9,6 +8,7 @@ import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command, get_commands
 
+from tests.support.settings import clean_environment
 from tests.support.system import MANAGE, PROJECT_DIR
 
 pytestmark = pytest.mark.unit
@@ -94,12 +94,9 @@ def test_an_existing_superuser_is_not_mistaken_for_the_new_one(account, django_u
 def local_manage(tmp_path_factory):
     """manage.py with the local settings on a migrated SQLite file, stdin never a terminal."""
     workdir = tmp_path_factory.mktemp("createsuperuser")
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "POSTGRES_", "REDIS_")) and key != "SECRET_KEY"
-    }
-    env.update(DJANGO_SETTINGS_MODULE="educa.settings.local", SQLITE_PATH=str(workdir / "db.sqlite3"))
+    env = clean_environment(
+        DJANGO_SETTINGS_MODULE="educa.settings.local", SQLITE_PATH=str(workdir / "db.sqlite3")
+    )
 
     def manage(*args, **extra_env):
         return subprocess.run(

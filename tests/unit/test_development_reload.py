@@ -5,29 +5,15 @@ import importlib
 import pytest
 from django.template.backends.django import DjangoTemplates
 
-pytestmark = pytest.mark.unit
+from tests.support.settings import load_prod
 
-# A complete production environment; the values are throwaway test data.
-PROD_ENV = {
-    "SECRET_KEY": "unit-test-secret-key-" + "z" * 40,
-    "ALLOWED_HOSTS": "educa.example",
-    "SITE_DOMAIN": "educa.example",
-    "POSTGRES_DB": "educa",
-    "POSTGRES_USER": "educa",
-    "POSTGRES_PASSWORD": "db-password",
-    "REDIS_URL": "redis://cache:6379",
-    "REDIS_PASSWORD": "redis-password",
-}
+pytestmark = pytest.mark.unit
 
 
 def reload_prod(monkeypatch, development_reload):
-    for name, value in PROD_ENV.items():
-        monkeypatch.setenv(name, value)
     if development_reload is None:
-        monkeypatch.delenv("DEVELOPMENT_RELOAD", raising=False)
-    else:
-        monkeypatch.setenv("DEVELOPMENT_RELOAD", development_reload)
-    return importlib.reload(importlib.import_module("educa.settings.prod"))
+        return load_prod(monkeypatch, unset=["DEVELOPMENT_RELOAD"])
+    return load_prod(monkeypatch, DEVELOPMENT_RELOAD=development_reload)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ No PostgreSQL, no Redis, no Docker: Daphne's runserver serves the catalogue,
 a student registers and enrols, and the chat works over a real WebSocket.
 """
 
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ import requests
 
 from tests.support.chat import open_socket
 from tests.support.journeys import DEMO_COURSE
+from tests.support.settings import clean_environment
 from tests.support.site import SiteClient
 from tests.support.system import MANAGE, free_port, wait_until
 
@@ -42,12 +42,7 @@ class LocalServer:
 @pytest.fixture(scope="module")
 def local_server(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("local")
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "POSTGRES_", "REDIS_")) and key != "SECRET_KEY"
-    }
-    env.update(
+    env = clean_environment(
         DJANGO_SETTINGS_MODULE="educa.settings.local",
         SQLITE_PATH=str(workdir / "db.sqlite3"),
         MEDIA_ROOT=str(workdir / "media"),

@@ -1,31 +1,17 @@
 """The settings modules: required variables, Redis/TLS options, aliases always defined."""
 
 import importlib
-import os
 import ssl
 import subprocess
 import sys
 
 import pytest
 
-from tests.support.system import REPO
+from tests.support.settings import PROD_ENV, clean_environment, load_prod
+from tests.support.system import MANAGE, PROJECT_DIR
 
 pytestmark = pytest.mark.unit
 
-MANAGE = REPO / "educa" / "manage.py"
-
-# A complete production environment. Values are throwaway test data.
-PROD_ENV = {
-    "DJANGO_SETTINGS_MODULE": "educa.settings.prod",
-    "SECRET_KEY": "x" * 20 + "-unit-test-secret-key-with-enough-entropy-0123456789",
-    "ALLOWED_HOSTS": "educa.example,.educa.example",
-    "SITE_DOMAIN": "educa.example",
-    "POSTGRES_DB": "educa",
-    "POSTGRES_USER": "educa",
-    "POSTGRES_PASSWORD": "db-password",
-    "REDIS_URL": "redis://cache:6379",
-    "REDIS_PASSWORD": "redis-password",
-}
 REQUIRED = [
     "SECRET_KEY",
     "ALLOWED_HOSTS",
@@ -38,26 +24,15 @@ REQUIRED = [
 
 
 def run_manage(*args, env_overrides=None):
-    env = {k: v for k, v in os.environ.items() if k not in PROD_ENV}
-    env.update(PROD_ENV)
-    env.update(env_overrides or {})
+    env = clean_environment(**(PROD_ENV | (env_overrides or {})))
     return subprocess.run(
         [sys.executable, str(MANAGE), *args],
         env=env,
         capture_output=True,
         text=True,
         timeout=120,
-        cwd=REPO / "educa",
+        cwd=PROJECT_DIR,
     )
-
-
-def load_prod(monkeypatch, **overrides):
-    """Import educa.settings.prod afresh under the given environment."""
-    for name, value in {**PROD_ENV, **overrides}.items():
-        monkeypatch.setenv(name, value)
-    import educa.settings.prod as prod
-
-    return importlib.reload(prod)
 
 
 def test_check_deploy_reports_no_issues():
