@@ -9,4 +9,6 @@
 - ``chat``: the chat's WebSockets, every TLS connection driven by one thread.
 - ``journeys``: what students and instructors do, built from the two above.
 - ``processes``: educa's own servers (Daphne, uWSGI) run by the integration layer.
+- ``settings``: a complete production environment, and a clean one for subprocesses.
+- ``browser``: Chromium through Playwright, trusting the stack, watched for errors.
 """
