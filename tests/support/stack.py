@@ -11,7 +11,7 @@ process id of the run that made it (``educa-test-<pid>-<token>``), and
 ``remove_leftovers`` deletes the projects whose run is gone, and only those.
 
 Clients reach the stack only from outside, through NGINX:
-``https://localhost:<port>``, verified against the self-signed certificate
+``https://localhost:<port>`` (or another ``Stack.host``), verified against the self-signed certificate
 the stack generated on its first start (never with verification turned off).
 """
 
@@ -64,6 +64,8 @@ class Stack:
     ca_file: Path | None = None
     # (HTTP status, seconds) of the first WebSocket handshake after `up --wait`
     first_handshake: tuple | None = None
+    # the name clients use; another than localhost needs system.resolving()
+    host: str = "localhost"
 
     @property
     def https_port(self):
@@ -75,15 +77,15 @@ class Stack:
 
     @property
     def base_url(self):
-        return f"https://localhost:{self.https_port}"
+        return f"https://{self.host}:{self.https_port}"
 
     @property
     def ws_url(self):
-        return f"wss://localhost:{self.https_port}"
+        return f"wss://{self.host}:{self.https_port}"
 
     @property
     def http_url(self):
-        return f"http://localhost:{self.http_port}"
+        return f"http://{self.host}:{self.http_port}"
 
     # --- users -------------------------------------------------------------------
 
@@ -255,8 +257,11 @@ def make_env(workdir, project, **overrides):
     return path, values
 
 
-def boot_stack(workdir, compose_files=("docker-compose.yml",), checkout=REPO, **overrides):
-    """Build and start a fresh production stack; the caller must ``remove()`` it."""
+def boot_stack(workdir, compose_files=("docker-compose.yml",), checkout=REPO, host="localhost", **overrides):
+    """Build and start a fresh production stack; the caller must ``remove()`` it.
+
+    ``host`` is the name clients reach it by (see ``Stack.host``).
+    """
     from testcontainers.compose import DockerCompose
 
     problem = stack_problem()
@@ -271,6 +276,7 @@ def boot_stack(workdir, compose_files=("docker-compose.yml",), checkout=REPO, **
         env=values,
         compose_files=tuple(compose_files),
         checkout=Path(checkout),
+        host=host,
     )
     compose = DockerCompose(
         context=str(checkout),

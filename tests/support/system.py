@@ -2,6 +2,7 @@
 
 import socket
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -35,3 +36,23 @@ def wait_until(condition, timeout, what, pause=0.5):
             detail = f" (last error: {last_error!r})" if last_error else ""
             raise AssertionError(f"{what}: not within {timeout}s{detail}")
         time.sleep(pause)
+
+
+@contextmanager
+def resolving(name, address="127.0.0.1"):
+    """Resolve ``name`` to ``address`` in this process, like ``curl --resolve``.
+
+    For a stack whose SITE_DOMAIN is a name no DNS knows: clients then
+    connect to the published port by that name, so SNI, the Host header and
+    certificate checks all use it. Only this process is affected.
+    """
+    original = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        return original(address if host == name else host, *args, **kwargs)
+
+    socket.getaddrinfo = getaddrinfo
+    try:
+        yield
+    finally:
+        socket.getaddrinfo = original

@@ -69,10 +69,12 @@ NGINX_SETTINGS = "config/nginx/docker-entrypoint.d/10-educa-settings.envsh"
 SHELL_SCRIPTS = (
     NGINX_SETTINGS,
     "config/nginx/docker-entrypoint.d/40-educa-certificate.sh",
+    "config/nginx/docker-entrypoint.d/50-educa-certificate-watch.sh",
+    "config/acme/educa-acme",
     "config/app/entrypoint.sh",
 )
 UWSGI_INI = "config/uwsgi/uwsgi.ini"
-DOCKERFILES = ("Dockerfile", "config/nginx/Dockerfile")
+DOCKERFILES = ("Dockerfile", "config/nginx/Dockerfile", "config/acme/Dockerfile")
 SETTINGS_DIR = "educa/educa/settings"
 # env.py holds the readers themselves (config(name, ...) with a variable name)
 SETTINGS_MODULES = tuple(

@@ -1,21 +1,29 @@
 #!/bin/sh
-# Makes sure NGINX has a TLS certificate before it starts.
+# Makes sure NGINX has a TLS certificate before it starts, as CERTIFICATE_MODE
+# says (10-educa-settings.envsh checked it and chose NGINX_CERTIFICATE_DIR).
+# NGINX always reads fullchain.pem and privkey.pem (the names Let's Encrypt
+# uses) from that directory.
 #
-# The certificate and key are /etc/nginx/certs/fullchain.pem and privkey.pem
-# (the names Let's Encrypt uses), in a volume so they survive restarts.
-#   * Both present: used as they are (a real certificate is never touched).
-#   * Missing: a self-signed certificate is generated for SITE_DOMAIN, its
-#     subdomains and localhost, valid for a year, so the site works over HTTPS
-#     on the first start. A marker file records that it is ours.
-#   * Ours and expiring within 30 days, or made for another SITE_DOMAIN:
-#     generated again.
-# To use a real certificate, put fullchain.pem and privkey.pem in the volume
-# (or mount them there) and reload NGINX; see config/nginx/README.md.
+#   self-signed, acme   the certs volume. Without a certificate there, a
+#       self-signed one is generated for SITE_DOMAIN, its subdomains and
+#       localhost, valid EDUCA_SELF_SIGNED_DAYS days, so HTTPS works on the
+#       first start; a marker file records that it is ours, and ours is made
+#       again when it expires within 30 days or SITE_DOMAIN changed. In acme
+#       mode that is what the site serves until the acme service installs the
+#       CA's certificate (and removes the marker). A certificate without the
+#       marker, from the CA or put there by hand, is never touched.
+#   files               CERTIFICATE_FILES_DIR, the operator's own files,
+#       mounted read-only: they must be there, readable, and belong together.
+#
+# Then the OCSP stapling directives are written for the certificate
+# (educa-ocsp-stapling). 50-educa-certificate-watch.sh reloads NGINX when the
+# files change later.
 
 set -eu
 
 me=${0##*/}
-dir=${EDUCA_CERT_DIR:-/etc/nginx/certs}
+mode=${CERTIFICATE_MODE:-self-signed}
+dir=${NGINX_CERTIFICATE_DIR:-/etc/nginx/certs}
 cert=$dir/fullchain.pem
 key=$dir/privkey.pem
 marker=$dir/.self-signed
@@ -34,8 +42,53 @@ needs_new_certificate() {
     ! openssl x509 -checkend 2592000 -noout -in "$cert" >/dev/null 2>&1
 }
 
+# The operator's files: checked, never changed. A missing or unreadable file,
+# or a key that is not the certificate's, stops NGINX with what to fix.
+check_own_files() {
+    where="CERTIFICATE_FILES_DIR (mounted at $dir)"
+    for file in "$cert" "$key"; do
+        [ -e "$file" ] || fail "CERTIFICATE_MODE=files: ${file##*/} is missing from $where; set CERTIFICATE_FILES_DIR in .env to the directory holding fullchain.pem and privkey.pem"
+        [ -r "$file" ] || fail "CERTIFICATE_MODE=files: ${file##*/} in $where is not readable by NGINX (uid $(id -u)): make it readable by that uid"
+    done
+    openssl x509 -noout -in "$cert" >/dev/null 2>&1 ||
+        fail "CERTIFICATE_MODE=files: fullchain.pem in $where is not a PEM certificate"
+    [ "$(public_key_of_certificate)" = "$(public_key_of_key)" ] ||
+        fail "CERTIFICATE_MODE=files: privkey.pem in $where is not the key of fullchain.pem"
+    if ! openssl x509 -checkend 0 -noout -in "$cert" >/dev/null 2>&1; then
+        log "WARNING: the certificate in $where has expired: browsers will refuse it"
+    elif ! openssl x509 -checkend 1209600 -noout -in "$cert" >/dev/null 2>&1; then
+        log "WARNING: the certificate in $where expires within 14 days"
+    fi
+    log "using the certificate in $where: $(openssl x509 -noout -subject -enddate -in "$cert" | tr '\n' ' ')"
+}
+
+public_key_of_certificate() {
+    openssl x509 -noout -pubkey -in "$cert" 2>/dev/null | openssl sha256 2>/dev/null
+}
+
+public_key_of_key() {
+    openssl pkey -pubout -in "$key" 2>/dev/null | openssl sha256 2>/dev/null
+}
+
+fail() {
+    echo "$me: $*" >&2
+    exit 1
+}
+
+stapling() {
+    responder=$(educa-ocsp-stapling "$cert")
+    [ "$responder" = none ] || log "OCSP stapling on (responder $responder)"
+}
+
+if [ "$mode" = files ]; then
+    check_own_files
+    stapling
+    exit 0
+fi
+
 if ! needs_new_certificate; then
     log "using the certificate in $dir"
+    stapling
     exit 0
 fi
 
@@ -74,3 +127,4 @@ mv -f "$tmp_key" "$key"
 mv -f "$tmp_cert" "$cert"
 printf '%s\n' "$domain" >"$marker"
 log "wrote $cert and $key"
+stapling

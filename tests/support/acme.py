@@ -1,0 +1,175 @@
+"""Certificates as a client sees them, and Pebble, Let's Encrypt's test CA, beside a test stack.
+
+Pebble runs as a container of the test's own on the stack's network, under
+the name ``pebble``: the stack's acme service asks it for a certificate at
+``https://pebble:14000/dir`` and Pebble validates the HTTP-01 challenge by
+connecting to the site's domain on that network, which the overlay
+``OVERLAY`` gives to NGINX. Pebble's own HTTPS certificate comes from a CA
+made here (``Pebble.tls_ca``), which the acme service trusts through
+ACME_CA_BUNDLE: nothing is verified less than in production.
+
+Pebble makes a new root CA every time it starts; ``Pebble.root()`` fetches it
+from its management port, published on 127.0.0.1 only. It is the trust
+anchor the tests verify the served chain with, and the only one.
+"""
+
+import json
+import os
+import socket
+import ssl
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from .stack import CONTAINER_LABEL, OWNER_LABEL
+from .system import REPO, free_port, wait_until
+
+PEBBLE_DIR = Path(__file__).with_name("pebble")
+PEBBLE_IMAGE = "educa-test/pebble:latest"
+# the compose overlay, relative to the checkout like docker-compose.yml
+OVERLAY = str(PEBBLE_DIR.relative_to(REPO) / "stack.compose.yml")
+DIRECTORY_URL = "https://pebble:14000/dir"
+# where the overlay mounts the CA of Pebble's HTTPS certificate in the acme container
+ACME_CA_BUNDLE = "/etc/educa/acme-ca.pem"
+
+
+def build_pebble_image():
+    """Build the Pebble image from Debian's package (cached by Docker after the first time)."""
+    result = subprocess.run(
+        ["docker", "build", "-q", "-t", PEBBLE_IMAGE, str(PEBBLE_DIR)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    if result.returncode != 0:
+        raise AssertionError(f"building {PEBBLE_IMAGE} failed:\n{result.stdout}\n{result.stderr}")
+
+
+@dataclass
+class Pebble:
+    """A Pebble container for one stack: configuration, its HTTPS CA, and its lifetime."""
+
+    workdir: Path
+    name: str
+    tls_ca: Path = field(init=False)
+    management_port: int = field(init=False)
+
+    def __post_init__(self):
+        import trustme
+
+        self.config_dir = self.workdir / "pebble"
+        self.config_dir.mkdir()
+        ca = trustme.CA()
+        server = ca.issue_cert("pebble", "localhost")
+        self.tls_ca = self.workdir / "pebble-tls-ca.pem"
+        ca.cert_pem.write_to_path(str(self.tls_ca))
+        server.private_key_pem.write_to_path(str(self.config_dir / "key.pem"))
+        with open(self.config_dir / "cert.pem", "wb") as chain:
+            for pem in server.cert_chain_pems:
+                chain.write(pem.bytes())
+        config = {
+            "pebble": {
+                "listenAddress": "0.0.0.0:14000",
+                "managementListenAddress": "0.0.0.0:15000",
+                "certificate": "/config/cert.pem",
+                "privateKey": "/config/key.pem",
+                # NGINX's HTTP port inside its container
+                "httpPort": 8080,
+                "tlsPort": 8443,
+                "ocspResponderURL": "",
+                "externalAccountBindingRequired": False,
+            }
+        }
+        (self.config_dir / "pebble.json").write_text(json.dumps(config, indent=2))
+        # Pebble runs as nobody; these files are the test's throwaways
+        self.config_dir.chmod(0o755)
+        for path in (*self.config_dir.iterdir(), self.tls_ca):
+            path.chmod(0o644)
+        self.management_port = free_port()
+
+    def start(self, network):
+        """Run Pebble on ``network`` as ``pebble``; return once its directory answers."""
+        subprocess.run(["docker", "rm", "-f", self.name], capture_output=True, timeout=60)
+        subprocess.run(
+            [
+                "docker", "run", "-d", "--name", self.name,
+                "--label", CONTAINER_LABEL, "--label", f"{OWNER_LABEL}={os.getpid()}",
+                "--network", network, "--network-alias", "pebble",
+                "-p", f"127.0.0.1:{self.management_port}:15000",
+                # no random validation delays, and no deliberately rejected
+                # nonces: the run is as fast and as repeatable as it can be
+                "-e", "PEBBLE_VA_NOSLEEP=1", "-e", "PEBBLE_WFE_NONCEREJECT=0",
+                "-v", f"{self.config_dir}:/config:ro",
+                PEBBLE_IMAGE,
+            ],
+            check=True, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        wait_until(self._answers, 60, f"Pebble's management port answering\n{self.logs()}")
+
+    def _answers(self):
+        try:
+            return self.root() is not None
+        except (requests.RequestException, ssl.SSLError):
+            return False
+
+    def root(self):
+        """PEM of the root CA this Pebble issues under (new at every start)."""
+        answer = requests.get(
+            f"https://localhost:{self.management_port}/roots/0", verify=str(self.tls_ca), timeout=5
+        )
+        answer.raise_for_status()
+        return answer.text
+
+    def write_root(self, path):
+        Path(path).write_text(self.root())
+        return Path(path)
+
+    def logs(self):
+        result = subprocess.run(["docker", "logs", "--tail", "60", self.name], capture_output=True, text=True)
+        return result.stdout + result.stderr
+
+    def remove(self):
+        subprocess.run(["docker", "rm", "-f", self.name], capture_output=True, timeout=60)
+
+
+# --- what a client is served ------------------------------------------------------
+
+
+def served_certificate(port, server_name):
+    """The leaf certificate served on 127.0.0.1:``port`` for ``server_name``, as a cryptography object.
+
+    Fetched without verifying it: this is how the tests look at *which*
+    certificate is served; whether it is trusted is ``verify_chain``'s job.
+    """
+    from cryptography import x509
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=10) as raw,
+        context.wrap_socket(raw, server_hostname=server_name) as tls,
+    ):
+        der = tls.getpeercert(binary_form=True)
+    return x509.load_der_x509_certificate(der)
+
+
+def verify_chain(port, server_name, ca_file):
+    """``openssl s_client`` against 127.0.0.1:``port`` trusting ``ca_file`` only; return (ok, output).
+
+    The served chain must lead to ``ca_file`` and name ``server_name``, with
+    the system's CAs left out (``-no-CApath -no-CAstore``, and ``-CAfile``
+    replaces the default file).
+    """
+    result = subprocess.run(
+        [
+            "openssl", "s_client", "-connect", f"127.0.0.1:{port}",
+            "-servername", server_name, "-verify_hostname", server_name,
+            "-no-CApath", "-no-CAstore", "-CAfile", str(ca_file), "-verify_return_error", "-showcerts",
+        ],
+        input="", capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    output = result.stdout + result.stderr
+    return result.returncode == 0 and "Verify return code: 0 (ok)" in output, output
