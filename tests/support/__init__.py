@@ -8,6 +8,7 @@
 - ``site``: a person using the site over HTTP(S), forms and CSRF included.
 - ``chat``: the chat's WebSockets, every TLS connection driven by one thread.
 - ``journeys``: what students and instructors do, built from the two above.
+- ``acme``: certificates as a client sees them, and Pebble (a test ACME CA) beside a stack.
 - ``processes``: educa's own servers (Daphne, uWSGI) run by the integration layer.
 - ``settings``: a complete production environment, and a clean one for subprocesses.
 - ``browser``: Chromium through Playwright, trusting the stack, watched for errors.
