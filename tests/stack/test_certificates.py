@@ -12,6 +12,7 @@ load, and finally the same stack switched to CERTIFICATE_MODE=files.
 
 import os
 import secrets
+import subprocess
 import threading
 import time
 
@@ -25,7 +26,10 @@ from tests.support.acme import (
     Pebble,
     build_pebble_image,
     served_certificate,
+    stapled_ocsp,
+    start_ocsp_responder,
     verify_chain,
+    write_ocsp_ca_files,
 )
 from tests.support.journeys import enrolled_student, load_demo_courses, say
 from tests.support.stack import boot_stack
@@ -160,6 +164,9 @@ def test_the_certificate_arrives_once_the_ca_is_back_and_its_chain_verifies(acme
     with stack.client() as client:
         assert client.get("/", timeout=30).status_code == 200
     assert "installed the certificate for educa.test" in stack.logs("acme", tail=200)
+    # Pebble's certificates name no OCSP responder (like Let's Encrypt's since
+    # 2025): nothing is stapled, and NGINX is not asked to try
+    assert "OCSP response: no response sent" in stapled_ocsp(stack.https_port, DOMAIN, root)
 
 
 def test_a_renewal_is_served_without_dropping_a_request_or_a_websocket(acme):
@@ -236,6 +243,30 @@ def test_an_operators_own_files_are_served_and_their_renewal_is_picked_up(acme):
     assert load.failures == []
     assert len(load.answers) >= 20
     assert verify_chain(stack.https_port, DOMAIN, ca_file)[0]
+
+
+def test_ocsp_responses_are_stapled_when_the_certificate_names_a_responder(acme):
+    """A certificate with an OCSP responder (from a CA of the test's, answered by ``openssl ocsp``)."""
+    stack = acme.stack
+    responder = f"http://ocsp.{DOMAIN}:8888"
+    ca_dir = write_ocsp_ca_files(acme.workdir / "ocsp-ca", DOMAIN, responder)
+    container = f"{stack.project}-ocsp"
+    image = f"{stack.env.get('EDUCA_NGINX_IMAGE', 'educa-nginx')}:{stack.env.get('EDUCA_TAG', 'latest')}"
+    start_ocsp_responder(container, image, f"{stack.project}_default", f"ocsp.{DOMAIN}", ca_dir)
+    try:
+        stack.env.update(CERTIFICATE_MODE="files", CERTIFICATE_FILES_DIR=str(ca_dir))
+        stack.write_env()
+        stack.compose("up", "-d", "--no-deps", "--wait", "nginx")
+        assert f"OCSP stapling on (responder {responder})" in stack.logs("nginx", tail=100)
+
+        # NGINX fetches the response on a first handshake and staples it to later ones
+        def stapled():
+            shown = stapled_ocsp(stack.https_port, DOMAIN, ca_dir / "ca.pem")
+            return "OCSP Response Status: successful" in shown and "Cert Status: good" in shown
+
+        wait_until(stapled, 60, f"a good OCSP response stapled\n{stack.logs('nginx', tail=40)}", pause=1)
+    finally:
+        subprocess.run(["docker", "rm", "-f", container], capture_output=True, timeout=60)
 
 
 def test_files_mode_without_the_files_names_the_variable_to_set(acme):

@@ -173,3 +173,110 @@ def verify_chain(port, server_name, ca_file):
     )  # fmt: skip
     output = result.stdout + result.stderr
     return result.returncode == 0 and "Verify return code: 0 (ok)" in output, output
+
+
+# --- an OCSP responder ------------------------------------------------------------
+
+
+def write_ocsp_ca_files(directory, name, responder_url):
+    """A CA, and a certificate for ``name`` naming ``responder_url`` as its OCSP responder.
+
+    Writes ca.pem, ca.key, fullchain.pem (the certificate, then the CA),
+    privkey.pem and index.txt (the CA's database, in the format of
+    ``openssl ca``, with the certificate valid); returns the directory.
+    """
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "educa test OCSP CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=10))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(
+            x509.AuthorityInformationAccess(
+                [
+                    x509.AccessDescription(
+                        AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(responder_url)
+                    )
+                ]
+            ),
+            critical=False,
+        )
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    pem = serialization.Encoding.PEM
+    unencrypted = serialization.NoEncryption()
+    key_format = serialization.PrivateFormat.PKCS8
+    directory = Path(directory)
+    directory.mkdir(exist_ok=True)
+    (directory / "ca.pem").write_bytes(ca.public_bytes(pem))
+    (directory / "ca.key").write_bytes(ca_key.private_bytes(pem, key_format, unencrypted))
+    (directory / "fullchain.pem").write_bytes(leaf.public_bytes(pem) + ca.public_bytes(pem))
+    (directory / "privkey.pem").write_bytes(key.private_bytes(pem, key_format, unencrypted))
+    expiry = leaf.not_valid_after_utc.strftime("%y%m%d%H%M%SZ")
+    (directory / "index.txt").write_text(f"V\t{expiry}\t\t{leaf.serial_number:X}\tunknown\t/CN={name}\n")
+    # read by NGINX (uid 101) and by the responder; throwaway test keys
+    directory.chmod(0o755)
+    for path in directory.iterdir():
+        path.chmod(0o644)
+    return directory
+
+
+def start_ocsp_responder(name, image, network, alias, directory, port=8888):
+    """``openssl ocsp`` answering for the CA in ``directory``, as ``alias`` on ``network``."""
+    subprocess.run(["docker", "rm", "-f", name], capture_output=True, timeout=60)
+    subprocess.run(
+        [
+            "docker", "run", "-d", "--name", name,
+            "--label", CONTAINER_LABEL, "--label", f"{OWNER_LABEL}={os.getpid()}",
+            "--network", network, "--network-alias", alias,
+            "-v", f"{directory}:/ca:ro", "--entrypoint", "openssl", image,
+            "ocsp", "-port", str(port), "-index", "/ca/index.txt", "-CA", "/ca/ca.pem",
+            "-rsigner", "/ca/ca.pem", "-rkey", "/ca/ca.key", "-nmin", "60", "-ignore_err",
+        ],
+        check=True, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+def stapled_ocsp(port, server_name, ca_file):
+    """What ``openssl s_client -status`` shows of the OCSP response stapled to the handshake."""
+    result = subprocess.run(
+        [
+            "openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-servername", server_name,
+            "-status", "-no-CApath", "-no-CAstore", "-CAfile", str(ca_file),
+        ],
+        input="", capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    return result.stdout + result.stderr
