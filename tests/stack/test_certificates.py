@@ -7,7 +7,7 @@ challenges. The stack starts in CERTIFICATE_MODE=acme while Pebble is not
 running yet, as after a CA outage at first start; the tests then run in
 order: the site up on its self-signed certificate while the acme service
 retries, Pebble started and the certificate arriving, a forced renewal under
-load, and finally the same stack switched to CERTIFICATE_MODE=files.
+load, another CA, and finally the same stack switched to CERTIFICATE_MODE=files.
 """
 
 import os
@@ -23,6 +23,7 @@ from tests.support.acme import (
     ACME_CA_BUNDLE,
     DIRECTORY_URL,
     OVERLAY,
+    SECOND_DIRECTORY_URL,
     Pebble,
     build_pebble_image,
     served_certificate,
@@ -194,6 +195,18 @@ def test_a_renewal_is_served_without_dropping_a_request_or_a_websocket(acme):
     assert served_certificate(stack.https_port, DOMAIN).serial_number != before
     assert verify_chain(stack.https_port, DOMAIN, stack.ca_file)[0]
     assert "NGINX reloaded" in stack.logs("nginx", tail=200)
+
+
+def test_another_ca_issues_a_new_certificate_at_once(acme):
+    """From staging to production: a certificate from the old CA is not kept until it is due."""
+    stack = acme.stack
+    before = served_certificate(stack.https_port, DOMAIN).serial_number
+    stack.env["ACME_DIRECTORY_URL"] = SECOND_DIRECTORY_URL
+    stack.write_env()
+    stack.compose("up", "-d", "--no-deps", "--wait", "acme")
+    wait_for_new_serial(stack, before)
+    assert verify_chain(stack.https_port, DOMAIN, stack.ca_file)[0]
+    assert f"from {SECOND_DIRECTORY_URL}" in stack.logs("acme", tail=100)
 
 
 def write_own_files(directory, ca):

@@ -31,6 +31,8 @@ PEBBLE_IMAGE = "educa-test/pebble:latest"
 # the compose overlay, relative to the checkout like docker-compose.yml
 OVERLAY = str(PEBBLE_DIR.relative_to(REPO) / "stack.compose.yml")
 DIRECTORY_URL = "https://pebble:14000/dir"
+SECOND_NAME = "pebble-production"
+SECOND_DIRECTORY_URL = f"https://{SECOND_NAME}:14000/dir"
 # where the overlay mounts the CA of Pebble's HTTPS certificate in the acme container
 ACME_CA_BUNDLE = "/etc/educa/acme-ca.pem"
 
@@ -62,7 +64,8 @@ class Pebble:
         self.config_dir = self.workdir / "pebble"
         self.config_dir.mkdir()
         ca = trustme.CA()
-        server = ca.issue_cert("pebble", "localhost")
+        # a second name stands for a second CA (staging, then production)
+        server = ca.issue_cert("pebble", SECOND_NAME, "localhost")
         self.tls_ca = self.workdir / "pebble-tls-ca.pem"
         ca.cert_pem.write_to_path(str(self.tls_ca))
         server.private_key_pem.write_to_path(str(self.config_dir / "key.pem"))
@@ -96,7 +99,7 @@ class Pebble:
             [
                 "docker", "run", "-d", "--name", self.name,
                 "--label", CONTAINER_LABEL, "--label", f"{OWNER_LABEL}={os.getpid()}",
-                "--network", network, "--network-alias", "pebble",
+                "--network", network, "--network-alias", "pebble", "--network-alias", SECOND_NAME,
                 "-p", f"127.0.0.1:{self.management_port}:15000",
                 # no random validation delays, and no deliberately rejected
                 # nonces: the run is as fast and as repeatable as it can be
