@@ -36,7 +36,7 @@ log() {
 
 needs_new_certificate() {
     [ -s "$cert" ] && [ -s "$key" ] || return 0
-    # a certificate we did not make is the operator's business
+    # one we did not make (the acme service's, or put there by hand) is kept
     [ -f "$marker" ] || return 1
     [ "$(cat "$marker")" = "$domain" ] || return 0
     ! openssl x509 -checkend 2592000 -noout -in "$cert" >/dev/null 2>&1
