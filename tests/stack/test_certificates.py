@@ -12,9 +12,9 @@ load, another CA, and finally the same stack switched to CERTIFICATE_MODE=files.
 
 import os
 import secrets
-import subprocess
 import threading
 import time
+from types import SimpleNamespace
 
 import pytest
 import requests
@@ -26,6 +26,7 @@ from tests.support.acme import (
     SECOND_DIRECTORY_URL,
     Pebble,
     build_pebble_image,
+    remove_peer,
     served_certificate,
     stapled_ocsp,
     start_ocsp_responder,
@@ -70,17 +71,12 @@ def acme(tmp_path_factory):
                 PEBBLE_TLS_CA=pebble.tls_ca,
             )
             load_demo_courses(stack)
-            yield Namespace(stack=stack, pebble=pebble, workdir=workdir)
+            yield SimpleNamespace(stack=stack, pebble=pebble, workdir=workdir)
         finally:
             # Pebble first: the stack's network cannot go while it is attached
             pebble.remove()
             if stack is not None:
                 stack.remove()
-
-
-class Namespace:
-    def __init__(self, **values):
-        self.__dict__.update(values)
 
 
 class Load:
@@ -264,7 +260,7 @@ def test_ocsp_responses_are_stapled_when_the_certificate_names_a_responder(acme)
     responder = f"http://ocsp.{DOMAIN}:8888"
     ca_dir = write_ocsp_ca_files(acme.workdir / "ocsp-ca", DOMAIN, responder)
     container = f"{stack.project}-ocsp"
-    image = f"{stack.env.get('EDUCA_NGINX_IMAGE', 'educa-nginx')}:{stack.env.get('EDUCA_TAG', 'latest')}"
+    image = next(container["Image"] for container in stack.containers() if container["Service"] == "nginx")
     start_ocsp_responder(container, image, f"{stack.project}_default", f"ocsp.{DOMAIN}", ca_dir)
     try:
         stack.env.update(CERTIFICATE_MODE="files", CERTIFICATE_FILES_DIR=str(ca_dir))
@@ -279,7 +275,7 @@ def test_ocsp_responses_are_stapled_when_the_certificate_names_a_responder(acme)
 
         wait_until(stapled, 60, f"a good OCSP response stapled\n{stack.logs('nginx', tail=40)}", pause=1)
     finally:
-        subprocess.run(["docker", "rm", "-f", container], capture_output=True, timeout=60)
+        remove_peer(container)
 
 
 def test_files_mode_without_the_files_names_the_variable_to_set(acme):

@@ -94,28 +94,15 @@ class Pebble:
 
     def start(self, network):
         """Run Pebble on ``network`` as ``pebble``; return once its directory answers."""
-        subprocess.run(["docker", "rm", "-f", self.name], capture_output=True, timeout=60)
-        subprocess.run(
-            [
-                "docker", "run", "-d", "--name", self.name,
-                "--label", CONTAINER_LABEL, "--label", f"{OWNER_LABEL}={os.getpid()}",
-                "--network", network, "--network-alias", "pebble", "--network-alias", SECOND_NAME,
-                "-p", f"127.0.0.1:{self.management_port}:15000",
-                # no random validation delays, and no deliberately rejected
-                # nonces: the run is as fast and as repeatable as it can be
-                "-e", "PEBBLE_VA_NOSLEEP=1", "-e", "PEBBLE_WFE_NONCEREJECT=0",
-                "-v", f"{self.config_dir}:/config:ro",
-                PEBBLE_IMAGE,
-            ],
-            check=True, capture_output=True, text=True, timeout=60,
+        run_peer(
+            self.name, network, ("pebble", SECOND_NAME), PEBBLE_IMAGE,
+            "-p", f"127.0.0.1:{self.management_port}:15000",
+            # no random validation delays, and no deliberately rejected
+            # nonces: the run is as fast and as repeatable as it can be
+            "-e", "PEBBLE_VA_NOSLEEP=1", "-e", "PEBBLE_WFE_NONCEREJECT=0",
+            "-v", f"{self.config_dir}:/config:ro",
         )  # fmt: skip
-        wait_until(self._answers, 60, f"Pebble's management port answering\n{self.logs()}")
-
-    def _answers(self):
-        try:
-            return self.root() is not None
-        except (requests.RequestException, ssl.SSLError):
-            return False
+        wait_until(self.root, 60, f"Pebble's management port answering\n{self.logs()}")
 
     def root(self):
         """PEM of the root CA this Pebble issues under (new at every start)."""
@@ -134,7 +121,33 @@ class Pebble:
         return result.stdout + result.stderr
 
     def remove(self):
-        subprocess.run(["docker", "rm", "-f", self.name], capture_output=True, timeout=60)
+        remove_peer(self.name)
+
+
+def run_peer(name, network, aliases, image, *options_and_command):
+    """``docker run -d`` a peer of a stack on its ``network``, known there by ``aliases``.
+
+    Labelled like the integration layer's containers, so a killed run's
+    leftovers are removed by ``remove_leftovers``. Remove it (``remove_peer``)
+    before the stack: its network cannot go while a peer is attached.
+    ``options_and_command``: more ``docker run`` options, the image's command after ``--``.
+    """
+    remove_peer(name)
+    split = options_and_command.index("--") if "--" in options_and_command else len(options_and_command)
+    options, command = options_and_command[:split], options_and_command[split + 1 :]
+    subprocess.run(
+        [
+            "docker", "run", "-d", "--name", name,
+            "--label", CONTAINER_LABEL, "--label", f"{OWNER_LABEL}={os.getpid()}",
+            "--network", network, *(f"--network-alias={alias}" for alias in aliases),
+            *options, image, *command,
+        ],
+        check=True, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+def remove_peer(name):
+    subprocess.run(["docker", "rm", "-f", name], capture_output=True, timeout=60)
 
 
 # --- what a client is served ------------------------------------------------------
@@ -159,23 +172,28 @@ def served_certificate(port, server_name):
     return x509.load_der_x509_certificate(der)
 
 
-def verify_chain(port, server_name, ca_file):
-    """``openssl s_client`` against 127.0.0.1:``port`` trusting ``ca_file`` only; return (ok, output).
+def s_client(port, server_name, ca_file, *options):
+    """``openssl s_client`` to 127.0.0.1:``port`` for ``server_name``, trusting ``ca_file`` only.
 
-    The served chain must lead to ``ca_file`` and name ``server_name``, with
-    the system's CAs left out (``-no-CApath -no-CAstore``, and ``-CAfile``
-    replaces the default file).
+    The system's CAs are left out (``-no-CApath -no-CAstore``; ``-CAfile``
+    replaces the default file). Returns (exit status, everything printed).
     """
     result = subprocess.run(
         [
-            "openssl", "s_client", "-connect", f"127.0.0.1:{port}",
-            "-servername", server_name, "-verify_hostname", server_name,
-            "-no-CApath", "-no-CAstore", "-CAfile", str(ca_file), "-verify_return_error", "-showcerts",
+            "openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-servername", server_name,
+            "-no-CApath", "-no-CAstore", "-CAfile", str(ca_file), *options,
         ],
         input="", capture_output=True, text=True, timeout=30,
     )  # fmt: skip
-    output = result.stdout + result.stderr
-    return result.returncode == 0 and "Verify return code: 0 (ok)" in output, output
+    return result.returncode, result.stdout + result.stderr
+
+
+def verify_chain(port, server_name, ca_file):
+    """Whether the served chain leads to ``ca_file`` and names ``server_name``; return (ok, output)."""
+    status, output = s_client(
+        port, server_name, ca_file, "-verify_hostname", server_name, "-verify_return_error", "-showcerts"
+    )
+    return status == 0 and "Verify return code: 0 (ok)" in output, output
 
 
 # --- an OCSP responder ------------------------------------------------------------
@@ -259,27 +277,13 @@ def write_ocsp_ca_files(directory, name, responder_url):
 
 def start_ocsp_responder(name, image, network, alias, directory, port=8888):
     """``openssl ocsp`` answering for the CA in ``directory``, as ``alias`` on ``network``."""
-    subprocess.run(["docker", "rm", "-f", name], capture_output=True, timeout=60)
-    subprocess.run(
-        [
-            "docker", "run", "-d", "--name", name,
-            "--label", CONTAINER_LABEL, "--label", f"{OWNER_LABEL}={os.getpid()}",
-            "--network", network, "--network-alias", alias,
-            "-v", f"{directory}:/ca:ro", "--entrypoint", "openssl", image,
-            "ocsp", "-port", str(port), "-index", "/ca/index.txt", "-CA", "/ca/ca.pem",
-            "-rsigner", "/ca/ca.pem", "-rkey", "/ca/ca.key", "-nmin", "60", "-ignore_err",
-        ],
-        check=True, capture_output=True, text=True, timeout=60,
+    run_peer(
+        name, network, (alias,), image, "-v", f"{directory}:/ca:ro", "--entrypoint", "openssl", "--",
+        "ocsp", "-port", str(port), "-index", "/ca/index.txt", "-CA", "/ca/ca.pem",
+        "-rsigner", "/ca/ca.pem", "-rkey", "/ca/ca.key", "-nmin", "60", "-ignore_err",
     )  # fmt: skip
 
 
 def stapled_ocsp(port, server_name, ca_file):
     """What ``openssl s_client -status`` shows of the OCSP response stapled to the handshake."""
-    result = subprocess.run(
-        [
-            "openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-servername", server_name,
-            "-status", "-no-CApath", "-no-CAstore", "-CAfile", str(ca_file),
-        ],
-        input="", capture_output=True, text=True, timeout=30,
-    )  # fmt: skip
-    return result.stdout + result.stderr
+    return s_client(port, server_name, ca_file, "-status")[1]

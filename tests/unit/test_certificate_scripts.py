@@ -23,7 +23,9 @@ STAPLING = REPO / "config/nginx/bin/educa-ocsp-stapling"
 
 
 def run(script, *args, **env):
-    environment = {"PATH": os.environ["PATH"], **{key: str(value) for key, value in env.items()}}
+    # the image's helpers (config/nginx/bin) are on NGINX's PATH too
+    path = f"{REPO / 'config/nginx/bin'}{os.pathsep}{os.environ['PATH']}"
+    environment = {"PATH": path, **{key: str(value) for key, value in env.items()}}
     return subprocess.run(
         [SHELL, str(script), *args], capture_output=True, text=True, timeout=30, env=environment
     )
@@ -105,23 +107,35 @@ def test_files_mode_without_a_key_names_certificate_files_dir(tmp_path):
     assert "set CERTIFICATE_FILES_DIR in .env" in result.stderr
 
 
-def test_files_mode_with_a_key_of_another_certificate_is_refused(tmp_path):
-    make_certificate(tmp_path)
-    other_cert, other_key = make_certificate(tmp_path / "other")
-    shutil.copy(other_key, tmp_path / "privkey.pem")
-    result = files_mode(tmp_path)
-    assert result.returncode == 1
-    assert "privkey.pem in CERTIFICATE_FILES_DIR (mounted at" in result.stderr
-    assert "is not the key of fullchain.pem" in result.stderr
+def other_key(directory):
+    _, key = make_certificate(directory / "other")
+    shutil.copy(key, directory / "privkey.pem")
 
 
-def test_files_mode_with_something_else_than_a_certificate_is_refused(tmp_path):
+def not_a_certificate(directory):
+    (directory / "fullchain.pem").write_text("not a certificate\n")
+
+
+@pytest.mark.parametrize(
+    ("spoil", "problem"),
+    [
+        (
+            other_key,
+            "privkey.pem in CERTIFICATE_FILES_DIR (mounted at {dir}) is not the key of fullchain.pem",
+        ),
+        (
+            not_a_certificate,
+            "fullchain.pem in CERTIFICATE_FILES_DIR (mounted at {dir}) is not a PEM certificate",
+        ),
+    ],
+    ids=["key-of-another-certificate", "not-a-certificate"],
+)
+def test_files_mode_refuses_files_that_do_not_belong_together(tmp_path, spoil, problem):
     make_certificate(tmp_path)
-    (tmp_path / "fullchain.pem").write_text("not a certificate\n")
+    spoil(tmp_path)
     result = files_mode(tmp_path)
     assert result.returncode == 1
-    assert "fullchain.pem in CERTIFICATE_FILES_DIR (mounted at" in result.stderr
-    assert "is not a PEM certificate" in result.stderr
+    assert problem.format(dir=tmp_path) in result.stderr
 
 
 # --- NGINX: OCSP stapling and the watcher -----------------------------------------------

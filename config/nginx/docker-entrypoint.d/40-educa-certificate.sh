@@ -52,7 +52,7 @@ check_own_files() {
     done
     openssl x509 -noout -in "$cert" >/dev/null 2>&1 ||
         fail "CERTIFICATE_MODE=files: fullchain.pem in $where is not a PEM certificate"
-    [ "$(public_key_of_certificate)" = "$(public_key_of_key)" ] ||
+    educa-key-matches "$cert" "$key" ||
         fail "CERTIFICATE_MODE=files: privkey.pem in $where is not the key of fullchain.pem"
     if ! openssl x509 -checkend 0 -noout -in "$cert" >/dev/null 2>&1; then
         log "WARNING: the certificate in $where has expired: browsers will refuse it"
@@ -60,14 +60,6 @@ check_own_files() {
         log "WARNING: the certificate in $where expires within 14 days"
     fi
     log "using the certificate in $where: $(openssl x509 -noout -subject -enddate -in "$cert" | tr '\n' ' ')"
-}
-
-public_key_of_certificate() {
-    openssl x509 -noout -pubkey -in "$cert" 2>/dev/null | openssl sha256 2>/dev/null
-}
-
-public_key_of_key() {
-    openssl pkey -pubout -in "$key" 2>/dev/null | openssl sha256 2>/dev/null
 }
 
 fail() {

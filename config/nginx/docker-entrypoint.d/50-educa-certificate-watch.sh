@@ -33,18 +33,13 @@ fingerprint() {
     cat "$cert" "$key" 2>/dev/null | cksum
 }
 
-pair_matches() {
-    [ "$(openssl x509 -noout -pubkey -in "$cert" 2>/dev/null | openssl sha256)" = \
-        "$(openssl pkey -pubout -in "$key" 2>/dev/null | openssl sha256)" ]
-}
-
 watch() {
     loaded=$(fingerprint)
     reported=''
     while sleep "$interval"; do
         now=$(fingerprint)
         [ "$now" != "$loaded" ] || continue
-        if ! pair_matches; then
+        if ! educa-key-matches "$cert" "$key"; then
             # half replaced, or broken: looked at again next time
             [ "$reported" = "$now" ] || log "the certificate and key in $dir do not belong together (yet): not reloading"
             reported=$now
