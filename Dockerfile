@@ -17,13 +17,24 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_ROOT_USER_ACTION=ignore
 
-RUN python -m venv /opt/venv
+# No pip inside the virtualenv: it is only needed to build it, so the base
+# image's pip installs into it from outside (--python).
+RUN python -m venv --without-pip /opt/venv
 
 # Requirements before code: editing the application does not reinstall them.
 COPY requirements.txt /tmp/requirements.txt
 # --only-binary: a dependency without a wheel fails the build here instead of
 # silently needing a compiler.
-RUN /opt/venv/bin/pip install --only-binary=:all: -r /tmp/requirements.txt \
+RUN pip --python /opt/venv/bin/python install --only-binary=:all: -r /tmp/requirements.txt \
+    # Nothing the running site never reads: the libraries' own test suites
+    # (django/test is Django's test framework, a module like any other, and
+    # stays), translation sources (.po; the compiled .mo are what Django
+    # reads) and every translation but English, the site's only language.
+    && site=$(/opt/venv/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))') \
+    && find "$site" -depth -type d \( -name tests -o -name test \) ! -path "$site/django/test" -exec rm -rf {} + \
+    && find "$site" -name '*.po' -delete \
+    && find "$site" -path '*/locale/*' -name '*.mo' ! -path '*/locale/en/*' ! -path '*/locale/en_*' -delete \
+    && find "$site" -type d -empty -delete \
     # uWSGI re-executes the bare interpreter when it reloads (SIGHUP, autoreload);
     # a version-independent path to the virtualenv's packages lets the final
     # stage put them on PYTHONPATH so that re-executed process finds them too.

@@ -93,7 +93,7 @@ HOST_CA_DIR=/usr/local/share/ca-certificates
 
 BASE_IMAGE=educa-ci/$SUITE:base
 # Bump when the rootfs preparation below changes: old caches are then ignored.
-BASE_RECIPE=1
+BASE_RECIPE=2
 ROOTFS_CACHE=$CACHE_DIR/rootfs-$SUITE-minbase-v$BASE_RECIPE.tar
 LABEL_KEY=org.educa-ci.standin
 RECIPE_KEY=org.educa-ci.recipe
@@ -252,15 +252,19 @@ Dir::Cache::srcpkgcache "";
 Acquire::Languages "none";
 EOF
   cat >"$r/etc/dpkg/dpkg.cfg.d/90educa-ci" <<'EOF'
-# container image: keep licences, drop other documentation
+# container image, as Debian's slim images: keep licences, drop other
+# documentation and the programs' message translations
 path-exclude /usr/share/doc/*
 path-include /usr/share/doc/*/copyright
 path-exclude /usr/share/man/*
 path-exclude /usr/share/info/*
+path-exclude /usr/share/locale/*
+path-include /usr/share/locale/locale.alias
 EOF
   find "$r/usr/share/doc" -mindepth 1 ! -type d ! -name copyright -delete
   find "$r/usr/share/doc" -mindepth 1 -type d -empty -delete
   rm -rf "$r/usr/share/man/"* "$r/usr/share/info/"*
+  find "$r/usr/share/locale" -mindepth 1 -maxdepth 1 ! -name locale.alias -exec rm -rf {} +
   # no daemons may be started by package scripts inside image builds
   printf '#!/bin/sh\nexit 101\n' >"$r/usr/sbin/policy-rc.d"
   chmod 0755 "$r/usr/sbin/policy-rc.d"
@@ -325,6 +329,7 @@ build_base() {
     docker import \
       --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
       --change 'CMD ["bash"]' \
+      --change "LABEL $RECIPE_KEY=base-$BASE_RECIPE" \
       --message "debootstrap --variant=minbase $SUITE" - "$BASE_IMAGE" >/dev/null
   rm -rf --one-file-system "$r"
 }
@@ -388,7 +393,10 @@ build_standins() {
     log "all images present"
     return 0
   fi
-  if [ "$REBUILD" != 0 ] || ! have_image "$BASE_IMAGE"; then build_base; fi
+  # a base made by an older recipe is made again (BASE_RECIPE, its label)
+  if [ "$REBUILD" != 0 ] || [ "$(label_of "$BASE_IMAGE" "$RECIPE_KEY")" != "base-$BASE_RECIPE" ]; then
+    build_base
+  fi
 
   # build in parallel (apt downloads overlap with unpacking), then check and tag
   local logs; logs=$(tmpdir logs)
