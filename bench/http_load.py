@@ -11,6 +11,7 @@ logs in, enrols or checks a page verifies the stack's certificate.
 """
 
 import json
+import resource
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -42,6 +43,8 @@ class HttpResult:
     requests: int
     errors: dict
     latency_ms: dict
+    # CPU seconds wrk itself used: the load generator shares the machine
+    generator_cpu_seconds: float = 0.0
 
     @property
     def requests_per_second(self):
@@ -61,29 +64,37 @@ class HttpResult:
             "requests_per_second": round(self.requests_per_second, 1),
             "errors": self.errors,
             "latency_ms": self.latency_ms,
+            "generator_cpu_seconds": round(self.generator_cpu_seconds, 2),
         }
 
 
-def run_wrk(url, duration, connections, threads=2, headers=()):
+def children_cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_wrk(url, duration, connections, threads=2, headers=(), timeout=30):
     """Load ``url`` for ``duration`` seconds with ``connections`` keep-alive connections.
 
     ``headers`` are "Name: value" strings sent with every request (e.g. the
-    session cookie of a signed-in student).
+    session cookie of a signed-in student). A request without an answer
+    after ``timeout`` seconds counts as a timeout error instead of stalling
+    the run.
     """
     command = [
         require_wrk(),
         f"--threads={min(threads, connections)}",
         f"--connections={connections}",
         f"--duration={duration}s",
-        # a request slower than this counts as a timeout error instead of
-        # stalling the run (the 1x1 uWSGI scenario queues requests)
-        "--timeout=30s",
+        f"--timeout={timeout}s",
         f"--script={REPORT_SCRIPT}",
     ]
     for header in headers:
         command += ["--header", header]
     command.append(url)
+    cpu_before = children_cpu_seconds()
     completed = subprocess.run(command, capture_output=True, text=True, timeout=duration + 120)
+    generator_cpu = children_cpu_seconds() - cpu_before
     if completed.returncode != 0:
         raise RuntimeError(f"wrk failed ({completed.returncode}):\n{completed.stdout}\n{completed.stderr}")
     lines = [line for line in completed.stdout.splitlines() if line.startswith(JSON_PREFIX)]
@@ -98,4 +109,5 @@ def run_wrk(url, duration, connections, threads=2, headers=()):
         requests=summary["requests"],
         errors=summary["errors"],
         latency_ms={name: round(value / 1000, 2) for name, value in latency.items()},
+        generator_cpu_seconds=generator_cpu,
     )

@@ -26,21 +26,26 @@ def production_uwsgi_defaults():
     return int(compose_default("UWSGI_WORKERS")), int(compose_default("UWSGI_THREADS"))
 
 
-def reconfigure_web(stack, **changes):
-    """Recreate only the web service with changed settings; a value of None removes a setting.
+def reconfigure(stack, services, **changes):
+    """Recreate only ``services`` with changed settings; a value of None removes a setting.
 
     The env file is the one the stack was booted with, so everything else
-    (secrets, database, Redis, NGINX) stays as it is; ``--no-deps`` keeps
-    compose from touching the other services.
+    (secrets, database, Redis) stays as it is; ``--no-deps`` keeps compose
+    from touching the other services.
     """
     for name, value in changes.items():
         if value is None:
             stack.env.pop(name, None)
         else:
             stack.env[name] = str(value)
-    stack.env_file.write_text("".join(f"{name}={value}\n" for name, value in stack.env.items()))
-    stack.compose("up", "-d", "--wait", "--no-deps", "web")
+    stack.write_env()
+    stack.compose("up", "-d", "--wait", "--no-deps", *services)
     stack.wait_ready()
+
+
+def reconfigure_web(stack, **changes):
+    """Recreate only the web service with changed settings (see ``reconfigure``)."""
+    reconfigure(stack, ("web",), **changes)
 
 
 def uwsgi_stats(stack):
