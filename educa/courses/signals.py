@@ -6,7 +6,9 @@ catalogue's.
 
 The bump happens twice: at once, so the request that made the change sees it,
 and again when the transaction commits, so a reader that cached the old rows
-between the first bump and the commit is not believed either.
+between the first bump and the commit is not believed either. After that,
+the pages NGINX caches for anonymous visitors are rendered again
+(``courses.page_cache``).
 """
 
 from django.conf import settings
@@ -15,6 +17,7 @@ from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
+from . import page_cache
 from .cache import invalidate_catalogue, invalidate_course
 from .models import Content, Course, File, Image, Module, Subject, Text, Video
 
@@ -30,11 +33,13 @@ def _forget_courses(course_ids):
 
     bump()
     transaction.on_commit(bump)
+    page_cache.pages_changed(course_ids)
 
 
 def _forget_catalogue():
     invalidate_catalogue()
     transaction.on_commit(invalidate_catalogue)
+    page_cache.pages_changed()
 
 
 def courses_of_item(item):

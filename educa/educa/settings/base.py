@@ -6,6 +6,7 @@ PostgreSQL and Redis (prod) or their in-process stand-ins (local, test).
 
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse_lazy
 
 from .env import config
@@ -42,6 +43,9 @@ MIDDLEWARE = [
     "educa.health.HealthCheckMiddleware",
     # A database outage answers 503 (try again) instead of a 500 per request.
     "educa.middleware.DatabaseUnavailableMiddleware",
+    # After a change, NGINX's cached pages for anonymous visitors are
+    # rendered again before the response leaves (courses.page_cache).
+    "courses.page_cache.PageCacheRefreshMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -100,6 +104,12 @@ ADMIN_URL = config("ADMIN_URL", default="admin/")
 
 # Subdomain redirects: <course-slug>.<SITE_DOMAIN> goes to that course.
 SITE_DOMAIN = config("SITE_DOMAIN", default="localhost")
+
+# NGINX's server that renders a cached page again on request (inside the
+# stack's network only); empty where no NGINX caches pages (courses.page_cache).
+PAGE_CACHE_REFRESH_URL = config("PAGE_CACHE_REFRESH_URL", default="")
+if PAGE_CACHE_REFRESH_URL and not PAGE_CACHE_REFRESH_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(f"PAGE_CACHE_REFRESH_URL must be an http(s) URL: {PAGE_CACHE_REFRESH_URL!r}")
 
 # One limit for every upload; NGINX's client_max_body_size is set from the same
 # variable so a too-large body is refused before it reaches Django.
