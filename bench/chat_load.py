@@ -16,6 +16,7 @@ import asyncio
 import json
 import random
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 
@@ -26,6 +27,16 @@ def percentile(values, fraction):
     ordered = sorted(values)
     rank = max(0, min(len(ordered) - 1, round(fraction * len(ordered)) - 1))
     return ordered[rank]
+
+
+QUANTILES = (("p50", 0.50), ("p95", 0.95), ("p99", 0.99))
+
+
+def latency_summary(seconds):
+    """p50/p95/p99/max of latencies given in seconds, in milliseconds."""
+    summary = {name: percentile(seconds, fraction) for name, fraction in QUANTILES}
+    summary["max"] = max(seconds, default=0.0)
+    return {name: round(value * 1000, 2) for name, value in summary.items()}
 
 
 @dataclass
@@ -54,11 +65,7 @@ class ChatResult:
         return self.delivered / self.seconds if self.seconds else 0.0
 
     def latency_ms(self):
-        return {
-            "p50": round(percentile(self.latencies, 0.50) * 1000, 2),
-            "p95": round(percentile(self.latencies, 0.95) * 1000, 2),
-            "max": round(max(self.latencies, default=0.0) * 1000, 2),
-        }
+        return latency_summary(self.latencies)
 
     def as_dict(self):
         return {
@@ -90,24 +97,115 @@ def parse_text(text, tag):
     return int(parts[2]), int(parts[3])
 
 
-async def open_sockets(url, cookie_headers, ssl_context, origin):
+def connect_socket(url, cookie, ssl_context, origin, **options):
+    """Open one chat socket as a browser on the chat page would: session cookie, the site's Origin.
+
+    When the connection is established, the server has accepted the socket,
+    and it accepts only after joining the room's group: no message can be missed.
+    """
     from websockets.asyncio.client import connect
 
-    # When connect() returns, the server has accepted the socket, and it
-    # accepts only after joining the room's group: no message can be missed.
-    return await asyncio.gather(
-        *(
-            connect(
-                url,
-                ssl=ssl_context,
-                origin=origin,
-                additional_headers={"Cookie": cookie},
-                proxy=None,
-                open_timeout=60,
-            )
-            for cookie in cookie_headers
-        )
+    return connect(
+        url,
+        ssl=ssl_context,
+        origin=origin,
+        additional_headers={"Cookie": cookie},
+        proxy=None,
+        open_timeout=60,
+        **options,
     )
+
+
+async def open_sockets(url, cookie_headers, ssl_context, origin):
+    return await asyncio.gather(
+        *(connect_socket(url, cookie, ssl_context, origin) for cookie in cookie_headers)
+    )
+
+
+async def open_in_batches(targets, ssl_context, origin, batch, **options):
+    """Open one socket per (url, cookie) in ``targets``, ``batch`` handshakes at a time.
+
+    A thousand TLS handshakes at once queue up in NGINX and Daphne until some
+    pass Daphne's handshake timeout; batches keep each one short. Returns the
+    sockets (None where opening failed) and the failures as (index, repr).
+    """
+    sockets, failures = [], []
+    for start in range(0, len(targets), batch):
+        chunk = targets[start : start + batch]
+        opened = await asyncio.gather(
+            *(connect_socket(url, cookie, ssl_context, origin, **options) for url, cookie in chunk),
+            return_exceptions=True,
+        )
+        for index, outcome in enumerate(opened, start):
+            if isinstance(outcome, BaseException):
+                failures.append((index, repr(outcome)))
+                outcome = None
+            sockets.append(outcome)
+    return sockets, failures
+
+
+class DeliveryLedger:
+    """Every send and every arrival of one tagged run, checked per (sender, seq).
+
+    ``room_of[client]`` is the room of each client and ``room_sizes[room]``
+    its number of members: each message must reach every member of its
+    sender's room exactly once, the sender included (the server echoes it).
+    A second arrival of a message at the same client is a duplicate, an
+    arrival in another room is misrouted, and whatever has not arrived is lost.
+    Latency is taken from the send to the arrival at each other member.
+    """
+
+    def __init__(self, tag, room_of, room_sizes):
+        self.tag = tag
+        self.room_of = room_of
+        self.room_sizes = room_sizes
+        self.sent_at = {}
+        self.arrivals = Counter()
+        self.received = set()
+        self.latencies = []
+        self.duplicates = 0
+        self.misrouted = 0
+        self.errors = []
+
+    def sending(self, sender, seq):
+        """Note the send time of a message just before it goes out; return its text."""
+        self.sent_at[(sender, seq)] = time.perf_counter()
+        return message_text(self.tag, sender, seq)
+
+    def arrived(self, receiver, frame, at):
+        """Account for one frame received by ``receiver`` at ``at`` (perf_counter seconds)."""
+        payload = json.loads(frame)
+        if "error" in payload:
+            self.errors.append(payload["error"])
+            return
+        key = parse_text(payload.get("message", ""), self.tag)
+        if key is None or key not in self.sent_at:
+            return
+        if self.room_of[key[0]] != self.room_of[receiver]:
+            self.misrouted += 1
+            return
+        if (receiver, key) in self.received:
+            self.duplicates += 1
+            return
+        self.received.add((receiver, key))
+        self.arrivals[key] += 1
+        if receiver != key[0]:
+            self.latencies.append(at - self.sent_at[key])
+
+    @property
+    def expected(self):
+        return sum(self.room_sizes[self.room_of[sender]] for sender, _ in self.sent_at)
+
+    @property
+    def delivered(self):
+        return len(self.received)
+
+    def lost(self):
+        """Deliveries missing, summed over every message sent (never negative per message)."""
+        return sum(max(0, self.room_sizes[self.room_of[key[0]]] - self.arrivals[key]) for key in self.sent_at)
+
+    def complete(self):
+        return self.delivered >= self.expected
 
 
 async def room_load(url, cookie_headers, ssl_context, origin, messages_per_client, interval, tag, settle=30):
