@@ -248,7 +248,12 @@ def main(argv=None):
     stack = None
     try:
         log("booting the production stack (docker-compose.yml, its defaults)")
-        stack = boot_stack(workdir, UWSGI_WORKERS=workers, UWSGI_THREADS=threads)
+        stack = boot_stack(
+            workdir,
+            UWSGI_WORKERS=workers,
+            UWSGI_THREADS=threads,
+            UWSGI_MAX_REQUESTS=stack_control.compose_default("UWSGI_MAX_REQUESTS"),
+        )
         kinds = request_kinds(stack)
         if args.guard:
             log(f"guard: every kind at {args.many} connections for {args.long} s, no failure allowed")

@@ -370,7 +370,12 @@ def main(argv=None):
     stack = None
     try:
         log("booting the production stack (docker-compose.yml)")
-        stack = boot_stack(workdir, UWSGI_WORKERS=workers, UWSGI_THREADS=threads)
+        stack = boot_stack(
+            workdir,
+            UWSGI_WORKERS=workers,
+            UWSGI_THREADS=threads,
+            UWSGI_MAX_REQUESTS=stack_control.compose_default("UWSGI_MAX_REQUESTS"),
+        )
         results["machine"]["other_containers"] = len(other_containers(stack.project))
         if results["machine"]["other_containers"]:
             log(f"note: {results['machine']['other_containers']} other containers run on this engine")

@@ -110,11 +110,10 @@ def test_one_request_refreshes_each_page_once(refresh_server, catalogue, client,
 def test_nothing_is_refreshed_for_a_change_rolled_back(
     refresh_server, catalogue, django_capture_on_commit_callbacks
 ):
-    with django_capture_on_commit_callbacks(execute=True):
-        with transaction.atomic():
-            catalogue.title = "Never shown"
-            catalogue.save()
-            transaction.set_rollback(True)
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        catalogue.title = "Never shown"
+        catalogue.save()
+        transaction.set_rollback(True)
     assert refresh_server.seen == []
 
 
