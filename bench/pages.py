@@ -50,6 +50,8 @@ RESULTS = REPO / "test-artifacts" / "bench" / "pages.json"
 # A request without an answer after this long counts as failed. NGINX itself
 # waits 60 s for Django; a visitor gives up far sooner.
 CLIENT_TIMEOUT = 10
+# the compose file that swaps uWSGI for gunicorn (the comparison)
+GUNICORN = "bench/gunicorn/compose.yml"
 
 
 @dataclass
@@ -86,9 +88,16 @@ def request_kinds(stack):
     ]
 
 
+def respawn_count(stack):
+    """uWSGI's worker respawns so far; None under another server (gunicorn has no stats socket)."""
+    if GUNICORN in stack.compose_files:
+        return None
+    return stack_control.uwsgi_stats(stack)["respawns"]
+
+
 def load(stack, kind, connections, duration):
     """wrk on one kind; the result as a dict with the machine's load and uWSGI respawns added."""
-    respawns = stack_control.uwsgi_stats(stack)["respawns"]
+    respawns = respawn_count(stack)
     load_before = os.getloadavg()[0]
     result = run_wrk(
         f"{stack.base_url}{kind.path}", duration, connections, headers=kind.headers, timeout=CLIENT_TIMEOUT
@@ -96,7 +105,7 @@ def load(stack, kind, connections, duration):
     outcome = result.as_dict()
     outcome["kind"] = kind.name
     outcome["failed"] = result.failed
-    outcome["uwsgi_worker_respawns"] = stack_control.uwsgi_stats(stack)["respawns"] - respawns
+    outcome["uwsgi_worker_respawns"] = None if respawns is None else respawn_count(stack) - respawns
     outcome["load_average_1min_before"] = round(load_before, 2)
     outcome["generator_cpu_percent"] = round(100 * result.generator_cpu_seconds / result.seconds, 1)
     log(
@@ -125,9 +134,6 @@ def log(message):
 
 
 # --- the figures -------------------------------------------------------------------
-
-
-GUNICORN = "bench/gunicorn/compose.yml"
 
 
 def warm(stack, kinds, connections):
