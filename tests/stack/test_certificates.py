@@ -14,10 +14,12 @@ import os
 import secrets
 import threading
 import time
+from http.client import RemoteDisconnected
 from types import SimpleNamespace
 
 import pytest
 import requests
+from urllib3.exceptions import ProtocolError
 
 from tests.support.acme import (
     ACME_CA_BUNDLE,
@@ -79,21 +81,47 @@ def acme(tmp_path_factory):
                 stack.remove()
 
 
+def closed_before_answering(error):
+    """Whether the server closed the connection without a byte of an answer (``RemoteDisconnected``)."""
+    reason = error.args[0] if error.args else None
+    if not isinstance(reason, ProtocolError):
+        return False
+    return any(isinstance(arg, RemoteDisconnected) for arg in reason.args)
+
+
 class Load:
-    """Pages requested one after another in a thread, every answer kept, until stopped."""
+    """Pages requested one after another in a thread, every answer kept, until stopped.
+
+    Like a browser, a GET sent on a kept-alive connection that the server
+    closed at that very moment, before answering anything, is sent once more
+    on a new connection (RFC 9112, 9.3.1): a reload closes the old workers'
+    idle connections, and that race is part of HTTP/1.1, not a lost request.
+    Those resends are counted in ``resent``; anything else (an error on the
+    resend, a timeout, a status other than 200) is a failure.
+    """
 
     def __init__(self, stack, path="/"):
         self.client = stack.client()
         self.path = path
         self.answers = []
         self.failures = []
+        self.resent = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _get(self):
+        try:
+            return self.client.get(self.path, timeout=10).status_code
+        except requests.ConnectionError as error:
+            if not closed_before_answering(error):
+                raise
+        self.resent += 1
+        return self.client.get(self.path, timeout=10).status_code
 
     def _run(self):
         while not self._stop.is_set():
             try:
-                status = self.client.get(self.path, timeout=10).status_code
+                status = self._get()
                 self.answers.append(status)
                 if status != 200:
                     self.failures.append(status)
@@ -184,7 +212,8 @@ def test_a_renewal_is_served_without_dropping_a_request_or_a_websocket(acme):
 
     print(
         f"\nforced renewal: new serial served {time.monotonic() - started:.1f}s after the command "
-        f"(watcher {took:.1f}s); {len(load.answers)} requests during it, failures: {load.failures}"
+        f"(watcher {took:.1f}s); {len(load.answers)} requests during it, failures: {load.failures}, "
+        f"resent after a closed idle connection: {load.resent}"
     )
     assert load.failures == []
     assert len(load.answers) >= 20
@@ -249,6 +278,7 @@ def test_an_operators_own_files_are_served_and_their_renewal_is_picked_up(acme):
         write_own_files(own, ca)
         wait_for_new_serial(stack, before, timeout=60)
         time.sleep(2)
+    print(f"\nown files replaced: failures {load.failures}, resent on closed idle connections: {load.resent}")
     assert load.failures == []
     assert len(load.answers) >= 20
     assert verify_chain(stack.https_port, DOMAIN, ca_file)[0]
