@@ -370,11 +370,14 @@ def main(argv=None):
     stack = None
     try:
         log("booting the production stack (docker-compose.yml)")
+        # NGINX's page cache off: these figures are about Django's own cache
+        # and uWSGI's layout (bench/pages.py measures the page cache)
         stack = boot_stack(
             workdir,
             UWSGI_WORKERS=workers,
             UWSGI_THREADS=threads,
             UWSGI_MAX_REQUESTS=stack_control.compose_default("UWSGI_MAX_REQUESTS"),
+            NGINX_PAGE_CACHE_SECONDS=0,
         )
         results["machine"]["other_containers"] = len(other_containers(stack.project))
         if results["machine"]["other_containers"]:
