@@ -38,18 +38,13 @@ import os
 import random
 import resource
 import secrets
-import shutil
-import signal
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 from bench import stack_control
 from bench.chat_load import DeliveryLedger, connect_socket, latency_summary, open_in_batches
-from bench.run import other_containers
-from tests.support.prerequisites import stack_problem
-from tests.support.stack import PROJECT_LABEL, boot_stack
+from bench.stack_control import log
+from tests.support.stack import PROJECT_LABEL
 from tests.support.system import REPO
 
 RESULTS = REPO / "test-artifacts" / "bench" / "chat_scale.json"
@@ -158,10 +153,6 @@ def parse_args(argv=None):
     if args.daphne < 1 or args.rooms < 1 or args.room_size < 2 or args.big_room < 2:
         parser.error("at least 1 Daphne, 1 room and 2 students per room")
     return args
-
-
-def log(message):
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
 def raise_open_file_limit(sockets):
@@ -694,42 +685,23 @@ def format_table(columns):
 
 
 def run(args, results):
-    workdir = Path(tempfile.mkdtemp(prefix="educa-chat-scale-"))
-    stack = None
-    try:
-        log(f"booting the production stack with {args.daphne} Daphne replica(s)")
-        stack = boot_stack(workdir, DAPHNE_REPLICAS=args.daphne)
-        results["machine"]["other_containers"] = other_containers(stack.project)
+    log(f"booting the production stack with {args.daphne} Daphne replica(s)")
+    with stack_control.benchmark_stack(DAPHNE_REPLICAS=args.daphne) as stack:
+        results["machine"]["other_containers"] = stack_control.other_containers(stack.project)
         if results["machine"]["other_containers"]:
             log(f"note: {len(results['machine']['other_containers'])} other containers run on this engine")
-        asyncio.run(benchmark(stack, args, results))
-    except KeyboardInterrupt:
-        log("interrupted")
-        raise SystemExit(130) from None
-    except Exception:
-        if stack is not None:
+        try:
+            asyncio.run(benchmark(stack, args, results))
+        except Exception:
             # what the proxy and Daphne said last, before the stack is gone
             print(stack.compose("ps", "--all", check=False).stdout)
             print(stack.logs("daphne", "nginx", tail=30))
-        raise
-    finally:
-        # a second Ctrl-C must not leave the stack behind
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        if stack is not None:
-            log(f"tearing down {stack.project} with its volumes")
-            stack.remove()
-        shutil.rmtree(workdir, ignore_errors=True)
+            raise
 
 
 def main(argv=None):
     args = parse_args(argv)
-    problem = stack_problem()
-    if problem:
-        sys.exit(problem)
-    os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
-    # SIGTERM ends the run like Ctrl-C does, so the stack is torn down either way.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    stack_control.exit_unless_runnable()
     layouts = scenario_layouts(args)
     most = max(sum(count for _, count in layout) for layout in layouts.values())
     started = time.monotonic()

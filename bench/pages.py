@@ -33,16 +33,11 @@ import datetime
 import json
 import os
 import re
-import shutil
-import signal
-import sys
-import tempfile
-import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from bench import stack_control
-from bench.http_load import WrkMissing, require_wrk, run_wrk
+from bench.http_load import run_wrk
+from bench.stack_control import log
 from tests.support.journeys import DEMO_COURSE, enrolled_student, load_demo_courses
 from tests.support.system import REPO
 
@@ -127,10 +122,6 @@ def assert_no_failures(stack, kinds, connections, duration):
     # the guard must cover recycling under load, or it proves less than it says
     assert respawns > 0, "no uWSGI worker was recycled during the run"
     return outcomes
-
-
-def log(message):
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
 # --- the figures -------------------------------------------------------------------
@@ -231,51 +222,21 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
-    from tests.support.prerequisites import stack_problem
-    from tests.support.stack import boot_stack
-
     args = parse_args(argv)
-    try:
-        require_wrk()
-    except WrkMissing as error:
-        sys.exit(str(error))
-    problem = stack_problem()
-    if problem:
-        sys.exit(problem)
-    os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    stack_control.exit_unless_runnable(wrk=True)
     results = {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "machine": {"cores": os.cpu_count(), "load_average_before": os.getloadavg()},
         "settings": vars(args),
     }
-    workers, threads = stack_control.production_uwsgi_defaults()
-    workdir = Path(tempfile.mkdtemp(prefix="educa-bench-"))
-    stack = None
-    try:
-        log("booting the production stack (docker-compose.yml, its defaults)")
-        stack = boot_stack(
-            workdir,
-            UWSGI_WORKERS=workers,
-            UWSGI_THREADS=threads,
-            UWSGI_MAX_REQUESTS=stack_control.compose_default("UWSGI_MAX_REQUESTS"),
-        )
+    log("booting the production stack (docker-compose.yml, its defaults)")
+    with stack_control.benchmark_stack(**stack_control.production_uwsgi_settings()) as stack:
         kinds = request_kinds(stack)
         if args.guard:
             log(f"guard: every kind at {args.many} connections for {args.long} s, no failure allowed")
             results["at_256"] = assert_no_failures(stack, kinds, args.many, args.long)
         else:
             figures(stack, kinds, args, results)
-    except KeyboardInterrupt:
-        log("interrupted")
-        raise SystemExit(130) from None
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        if stack is not None:
-            log(f"tearing down {stack.project} with its volumes")
-            stack.remove()
-        shutil.rmtree(workdir, ignore_errors=True)
     if not args.guard:
         print("\n" + table(results))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -30,20 +30,13 @@ import datetime
 import json
 import os
 import secrets
-import shutil
-import signal
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 from bench import stack_control
 from bench.chat_load import room_load
-from bench.http_load import WrkMissing, require_wrk, run_wrk
+from bench.http_load import run_wrk
+from bench.stack_control import log
 from tests.support.journeys import DEMO_COURSE, DEMO_FIRST_CONTENT
-from tests.support.prerequisites import stack_problem
-from tests.support.stack import boot_stack
 from tests.support.system import REPO
 
 RESULTS = REPO / "test-artifacts" / "bench" / "results.json"
@@ -73,18 +66,6 @@ def parse_args(argv=None):
     if args.students < 3:
         parser.error("--students must be at least 3 (the baseline room has 2)")
     return args
-
-
-def log(message):
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-def other_containers(project):
-    """Running containers that are not this stack's: they compete for the same cores."""
-    names = subprocess.run(
-        ["docker", "ps", "--format", "{{.Names}}"], capture_output=True, text=True, check=False
-    ).stdout.split()
-    return [name for name in names if not name.startswith(f"{project}-")]
 
 
 # --- HTTP ----------------------------------------------------------------------
@@ -341,17 +322,7 @@ def benchmark(stack, args, results):
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        require_wrk()
-    except WrkMissing as error:
-        sys.exit(str(error))
-    problem = stack_problem()
-    if problem:
-        sys.exit(problem)
-    os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
-
-    # SIGTERM ends the run like Ctrl-C does, so the stack is torn down either way.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    stack_control.exit_unless_runnable(wrk=True)
     cores = os.cpu_count()
     workers, threads = stack_control.production_uwsgi_defaults()
     started = time.monotonic()
@@ -366,34 +337,15 @@ def main(argv=None):
         "the capacity of a real server.",
         flush=True,
     )
-    workdir = Path(tempfile.mkdtemp(prefix="educa-bench-"))
-    stack = None
-    try:
-        log("booting the production stack (docker-compose.yml)")
-        # NGINX's page cache off: these figures are about Django's own cache
-        # and uWSGI's layout (bench/pages.py measures the page cache)
-        stack = boot_stack(
-            workdir,
-            UWSGI_WORKERS=workers,
-            UWSGI_THREADS=threads,
-            UWSGI_MAX_REQUESTS=stack_control.compose_default("UWSGI_MAX_REQUESTS"),
-            NGINX_PAGE_CACHE_SECONDS=0,
-        )
-        results["machine"]["other_containers"] = len(other_containers(stack.project))
+    log("booting the production stack (docker-compose.yml)")
+    # NGINX's page cache off: these figures are about Django's own cache and
+    # uWSGI's layout (bench/pages.py measures the page cache)
+    settings = stack_control.production_uwsgi_settings()
+    with stack_control.benchmark_stack(**settings, NGINX_PAGE_CACHE_SECONDS=0) as stack:
+        results["machine"]["other_containers"] = len(stack_control.other_containers(stack.project))
         if results["machine"]["other_containers"]:
             log(f"note: {results['machine']['other_containers']} other containers run on this engine")
         benchmark(stack, args, results)
-    except KeyboardInterrupt:
-        log("interrupted")
-        raise SystemExit(130) from None
-    finally:
-        # a second Ctrl-C must not leave the stack behind
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        if stack is not None:
-            log(f"tearing down {stack.project} with its volumes")
-            stack.remove()
-        shutil.rmtree(workdir, ignore_errors=True)
 
     results["seconds"] = round(time.monotonic() - started, 1)
     cache_ttl = stack_control.compose_default("CACHE_TTL")

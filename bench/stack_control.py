@@ -5,11 +5,76 @@ Everything here goes through ``docker compose`` on the stack's own project
 in the application is edited for the benchmark.
 """
 
+import os
 import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
 
 from tests.support.journeys import DEMO_COURSE
 from tests.support.system import REPO
+
+
+def exit_unless_runnable(wrk=False):
+    """Stop with what to install when no stack (or, with ``wrk``, no wrk) can run here."""
+    from bench.http_load import WrkMissing, require_wrk
+    from tests.support.prerequisites import stack_problem
+
+    if wrk:
+        try:
+            require_wrk()
+        except WrkMissing as error:
+            sys.exit(str(error))
+    problem = stack_problem()
+    if problem:
+        sys.exit(problem)
+
+
+def other_containers(project):
+    """Running containers that are not this stack's: they compete for the same cores."""
+    names = subprocess.run(
+        ["docker", "ps", "--format", "{{.Names}}"], capture_output=True, text=True, check=False
+    ).stdout.split()
+    return [name for name in names if not name.startswith(f"{project}-")]
+
+
+def log(message):
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+@contextmanager
+def benchmark_stack(**overrides):
+    """A production stack of the benchmark's own, removed with its volumes at the end.
+
+    Also after an error, Ctrl-C or SIGTERM (which ends the run like Ctrl-C),
+    and a second Ctrl-C during the teardown cannot leave it behind.
+    ``overrides`` are settings for its env file (see tests.support.stack).
+    """
+    from tests.support.stack import boot_stack
+
+    os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    workdir = Path(tempfile.mkdtemp(prefix="educa-bench-"))
+    stack = None
+    try:
+        stack = boot_stack(workdir, **overrides)
+        yield stack
+    except KeyboardInterrupt:
+        log("interrupted")
+        raise SystemExit(130) from None
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if stack is not None:
+            log(f"tearing down {stack.project} with its volumes")
+            stack.remove()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def compose_default(name):
@@ -24,6 +89,11 @@ def compose_default(name):
 def production_uwsgi_defaults():
     """(workers, threads) of uWSGI in production when the operator sets nothing."""
     return int(compose_default("UWSGI_WORKERS")), int(compose_default("UWSGI_THREADS"))
+
+
+def production_uwsgi_settings():
+    """uWSGI's production defaults as env settings: the test stacks use smaller ones."""
+    return {name: compose_default(name) for name in ("UWSGI_WORKERS", "UWSGI_THREADS", "UWSGI_MAX_REQUESTS")}
 
 
 def reconfigure(stack, services, **changes):
