@@ -14,6 +14,10 @@ from django.db.models import Count
 from .cache import catalogue_key, course_key, get_or_compute
 from .models import Course, Subject
 
+# Part of the rendered contents' keys: a release that renders items
+# differently (text as Markdown since "r2") never reads the old HTML.
+CONTENT_RENDERING = "r2"
+
 
 def subjects_with_counts():
     """Every subject, each with ``total_courses``."""
@@ -60,6 +64,11 @@ def course_modules(course):
     )
 
 
+def module_contents_key(module):
+    """The cache key of ``module``'s rendered contents (None when the cache is down)."""
+    return course_key(module.course_id, "module", module.pk, "contents", CONTENT_RENDERING)
+
+
 def module_contents(module):
     """The module's contents, rendered, in order.
 
@@ -87,4 +96,4 @@ def module_contents(module):
             )
         return rendered
 
-    return get_or_compute(course_key(module.course_id, "module", module.pk, "contents"), render)
+    return get_or_compute(module_contents_key(module), render)

@@ -54,7 +54,13 @@ def _accept_attribute(extensions):
 
 ITEM_FORMS = {
     "text": modelform_factory(
-        Text, fields=["title", "content"], widgets={"content": forms.Textarea(attrs={"rows": 12})}
+        Text,
+        fields=["title", "content"],
+        widgets={"content": forms.Textarea(attrs={"rows": 12, "class": "input-code"})},
+        help_texts={
+            "content": "Markdown: line breaks are kept; indent code by four spaces or fence it with ```. "
+            "HTML is shown as typed."
+        },
     ),
     "video": VideoForm,
     "image": modelform_factory(

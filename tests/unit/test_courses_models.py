@@ -70,7 +70,7 @@ def test_text_is_rendered_escaped_with_line_breaks(course):
 
     assert "<script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert "<br>" in html
+    assert "<br />" in html
 
 
 def test_video_from_youtube_is_embedded(course):

@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from courses.cache import course_key
-from courses.catalogue import module_contents
+from courses.catalogue import module_contents, module_contents_key
 from courses.models import Content, Text, Video
 
 pytestmark = [pytest.mark.unit, pytest.mark.django_db]
@@ -155,7 +155,7 @@ def test_the_module_contents_are_cached(client, student, course):
         assert "Models text" in client.get(player_url(course)).content.decode()
 
     assert len(second) < len(first)
-    key = course_key(course.pk, "module", course.modules.first().pk, "contents")
+    key = module_contents_key(course.modules.first())
     assert "Models text" in cache.get(key)[0]["html"]
 
 
