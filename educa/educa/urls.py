@@ -8,11 +8,12 @@ from django.views.generic import TemplateView
 from courses.sitemaps import CourseSitemap
 from courses.views import CourseListView, protected_media
 
-from .views import favicon
+from .views import after_login, favicon
 
 urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/home/", after_login, name="after_login"),
     path(settings.ADMIN_URL, admin.site.urls),
     path("course/", include("courses.urls")),
     path("students/", include("students.urls")),

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from PIL import Image, ImageDraw
 
-from tests.support.browser import follow, log_in, screenshot
+from tests.support.browser import INSTRUCTOR_LANDING, follow, log_in, screenshot
 
 SUBJECT = ("web-development", "Web development")
 COURSE_TITLE = "Building web pages"
@@ -66,7 +66,7 @@ def course_map_png(path):
 
 def build_course(browsing, account, upload_dir):
     page = browsing.new_page()
-    log_in(page, account.username, account.password)
+    log_in(page, account.username, account.password, lands_on=INSTRUCTOR_LANDING)
 
     # My courses (CMS) -> New course; the slug is suggested from the title by cms-slug.js
     follow(page, page.locator(".site-nav").get_by_role("link", name="Teach"), r"/course/mine/$")

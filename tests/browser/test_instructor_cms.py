@@ -3,7 +3,7 @@
 import pytest
 
 from tests.browser.instructor import COURSE_TITLE, MODULES
-from tests.support.browser import follow, log_in, screenshot
+from tests.support.browser import INSTRUCTOR_LANDING, follow, log_in, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -15,8 +15,7 @@ def test_instructor_builds_a_course_and_reorders_it_by_drag_and_drop(
     # step there, including the order after a reload. Here, in a new browser
     # session: the CMS and the public page both show the dragged order.
     page = browsing.new_page()
-    log_in(page, instructor_account.username, instructor_account.password)
-    page.goto("/course/mine/")
+    log_in(page, instructor_account.username, instructor_account.password, lands_on=INSTRUCTOR_LANDING)
     card = page.locator("article.card", has_text=COURSE_TITLE)
     assert "3 modules" in card.inner_text()
     screenshot(page, "05-instructor-my-courses")

@@ -201,11 +201,16 @@ def follow(page, target, url_pattern):
     assert re.search(url_pattern, page.url), f"landed on {page.url}, expected {url_pattern}"
 
 
-def log_in(page, username, password):
+STUDENT_LANDING = r"/students/courses/$"
+INSTRUCTOR_LANDING = r"/course/mine/$"
+
+
+def log_in(page, username, password, lands_on=STUDENT_LANDING):
+    """Sign in from the login page; students land on their courses, instructors on the CMS."""
     page.goto("/accounts/login/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
-    follow(page, page.get_by_role("button", name="Sign in"), r"/students/courses/$")
+    follow(page, page.get_by_role("button", name="Sign in"), lands_on)
 
 
 def register(page, username, password):
@@ -228,6 +233,38 @@ def enrol(page, course):
         rf"/course/{re.escape(course.slug)}/$",
     )
     follow(page, page.get_by_role("button", name="Enrol now"), rf"/students/course/{course.pk}/$")
+
+
+# axe-core's impacts that lock someone out of a page or make it very hard to use.
+BLOCKING_IMPACTS = ("serious", "critical")
+# The embedded video player is another site's page (a stand-in here): axe
+# checks the frame's element (its title) in our page, never inside it, and
+# would otherwise wait for an answer from a frame that has no axe-core.
+AXE_OPTIONS = {"resultTypes": ["violations"], "iframes": False}
+
+
+def accessibility_violations(page):
+    """axe-core's serious and critical violations on the page as it is now."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options=AXE_OPTIONS)
+    return [
+        violation for violation in results.response["violations"] if violation["impact"] in BLOCKING_IMPACTS
+    ]
+
+
+def describe_violations(where, violations):
+    """What axe found on ``where``, worded for whoever has to fix it: rule, impact, help, elements."""
+    lines = []
+    for violation in violations:
+        lines.append(
+            f"{where}: {violation['id']} ({violation['impact']}): {violation['help']} [{violation['helpUrl']}]"
+        )
+        for node in violation["nodes"]:
+            target = " ".join(str(part) for part in node["target"])
+            summary = " ".join(node.get("failureSummary", "").split())
+            lines.append(f"    {target}: {summary}")
+    return "\n".join(lines)
 
 
 def no_horizontal_scroll(page):

@@ -96,7 +96,7 @@ MEDIA_ROOT = Path(config("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LOGIN_URL = reverse_lazy("login")
-LOGIN_REDIRECT_URL = reverse_lazy("student_course_list")
+LOGIN_REDIRECT_URL = reverse_lazy("after_login")
 LOGOUT_REDIRECT_URL = reverse_lazy("course_list")
 
 # The admin lives at a configurable path so it is not where scanners look.
