@@ -9,10 +9,15 @@ for lists spanning courses, the course's own id and version for anything
 inside one course. ``courses.signals`` bumps the versions on every edit.
 """
 
+import math
+
 from django.db.models import Count
 
 from .cache import catalogue_key, course_key, get_or_compute
 from .models import Course, Subject
+
+# Courses on one page of the catalogue or of a subject.
+COURSES_PER_PAGE = 12
 
 # Part of the rendered contents' keys: a release that renders items
 # differently (text as Markdown since "r2") never reads the old HTML.
@@ -38,14 +43,57 @@ def _course_queryset():
     )
 
 
-def catalogue_courses(subject=None):
-    """Courses for the catalogue (optionally of one subject), newest first."""
+class CataloguePage:
+    """One page of the catalogue: its courses and where it sits among the pages."""
+
+    def __init__(self, courses, number, total):
+        self.courses = courses
+        self.number = number
+        self.total = total
+        self.num_pages = max(1, math.ceil(total / COURSES_PER_PAGE))
+
+    @property
+    def has_previous(self):
+        return self.number > 1
+
+    @property
+    def has_next(self):
+        return self.number < self.num_pages
+
+    @property
+    def previous_number(self):
+        return self.number - 1
+
+    @property
+    def next_number(self):
+        return self.number + 1
+
+
+def catalogue_page(subjects, subject=None, number=1):
+    """Page ``number`` of the catalogue (or of ``subject``), newest first; None past the end.
+
+    ``subjects`` is ``subjects_with_counts()``, which the page shows anyway:
+    its counts give the total, so no page costs a COUNT query, and only the
+    page's own rows are read. Two queries on a cold cache whether the
+    catalogue holds ten courses or ten thousand; none on a warm one.
+    """
     if subject is None:
-        return get_or_compute(catalogue_key("courses", "all"), lambda: list(_course_queryset()))
-    return get_or_compute(
-        catalogue_key("courses", "subject", subject.pk),
-        lambda: list(_course_queryset().filter(subject_id=subject.pk)),
+        total = sum(item.total_courses for item in subjects)
+        courses = _course_queryset()
+        scope = ("all",)
+    else:
+        total = subject.total_courses
+        courses = _course_queryset().filter(subject_id=subject.pk)
+        scope = ("subject", subject.pk)
+    page = CataloguePage([], number, total)
+    if number < 1 or number > page.num_pages:
+        return None
+    start = (number - 1) * COURSES_PER_PAGE
+    page.courses = get_or_compute(
+        catalogue_key("courses", *scope, "page", COURSES_PER_PAGE, number),
+        lambda: list(courses[start : start + COURSES_PER_PAGE]),
     )
+    return page
 
 
 def course_by_slug(slug):

@@ -14,18 +14,18 @@ from django.utils.http import content_disposition_header
 from django.views.generic import TemplateView
 
 from .access import is_enrolled
-from .catalogue import catalogue_courses, course_by_slug, course_modules, subjects_with_counts
+from .catalogue import catalogue_page, course_by_slug, course_modules, subjects_with_counts
 from .models import Course, File, Image
 
 
 class CourseListView(TemplateView):
-    """The catalogue: every course, or those of one subject, with subject counts."""
+    """The catalogue, a page at a time: every course, or those of one subject, with subject counts."""
 
     template_name = "courses/course/list.html"
 
     def get_context_data(self, subject=None, **kwargs):
         context = super().get_context_data(**kwargs)
-        # One list serves the sidebar, the total and the subject lookup: with
+        # One list serves the sidebar, the totals and the subject lookup: with
         # the cache down, each extra call would be another database query.
         subjects = subjects_with_counts()
         selected = None
@@ -33,13 +33,23 @@ class CourseListView(TemplateView):
             selected = next((item for item in subjects if item.slug == subject), None)
             if selected is None:
                 raise Http404("No such subject.")
+        page = catalogue_page(subjects, selected, _page_number(self.request))
+        if page is None:
+            raise Http404("No such page.")
         context.update(
             subjects=subjects,
             subject=selected,
-            courses=catalogue_courses(selected),
+            page=page,
+            courses=page.courses,
             total_courses=sum(item.total_courses for item in subjects),
         )
         return context
+
+
+def _page_number(request):
+    """The ``page`` query parameter as a number (1 when absent); 0 for anything unusable."""
+    value = request.GET.get("page", "1")
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 6 else 0
 
 
 class CourseDetailView(TemplateView):
