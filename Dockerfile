@@ -34,13 +34,17 @@ RUN pip --python /opt/venv/bin/python install --only-binary=:all: -r /tmp/requir
     && find "$site" -depth -type d \( -name tests -o -name test \) ! -path "$site/django/test" -exec rm -rf {} + \
     && find "$site" -name '*.po' -delete \
     && find "$site" -path '*/locale/*' -name '*.mo' ! -path '*/locale/en/*' ! -path '*/locale/en_*' -delete \
+    # Of the API page's files, only Swagger UI's: not ReDoc, which no page
+    # uses, nor the scripts' source maps, which nothing references.
+    && rm -rf "$site/drf_spectacular_sidecar/static/drf_spectacular_sidecar/redoc" \
+    && find "$site/drf_spectacular_sidecar" -name '*.js.map' -delete \
     && find "$site" -type d -empty -delete \
     # uWSGI re-executes the bare interpreter when it reloads (SIGHUP, autoreload);
     # a version-independent path to the virtualenv's packages lets the final
     # stage put them on PYTHONPATH so that re-executed process finds them too.
     && ln -s "$(/opt/venv/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" \
         /opt/venv/site-packages \
-    && /opt/venv/bin/python -c "import django, channels, daphne, psycopg, redis, pyuwsgi, PIL"
+    && /opt/venv/bin/python -c "import django, channels, daphne, psycopg, redis, pyuwsgi, PIL, drf_spectacular, markdown_it"
 
 # --------------------------------------------------------------------------
 FROM python:${PYTHON_VERSION}-slim

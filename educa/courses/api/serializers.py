@@ -1,4 +1,5 @@
 from django.db.models import Count, Prefetch
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..catalogue import module_contents
@@ -61,6 +62,15 @@ class CourseSerializer(serializers.ModelSerializer):
         ]
 
 
+class RenderedContentSerializer(serializers.Serializer):
+    """One content of a module, rendered as the course player shows it."""
+
+    order = serializers.IntegerField()
+    type = serializers.ChoiceField(choices=["text", "video", "image", "file"])
+    title = serializers.CharField()
+    html = serializers.CharField(help_text="The content as HTML, ready to show.")
+
+
 class ModuleWithContentsSerializer(ModuleSerializer):
     """A module and its rendered contents (shared with the course pages' cache)."""
 
@@ -69,6 +79,7 @@ class ModuleWithContentsSerializer(ModuleSerializer):
     class Meta(ModuleSerializer.Meta):
         fields = [*ModuleSerializer.Meta.fields, "contents"]
 
+    @extend_schema_field(RenderedContentSerializer(many=True))
     def get_contents(self, module):
         return [
             {
@@ -83,3 +94,7 @@ class ModuleWithContentsSerializer(ModuleSerializer):
 
 class CourseWithContentsSerializer(CourseSerializer):
     modules = ModuleWithContentsSerializer(many=True, read_only=True)
+
+
+class EnrollmentSerializer(serializers.Serializer):
+    enrolled = serializers.BooleanField()

@@ -1,4 +1,7 @@
 from django.db.models import Count
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
@@ -9,6 +12,7 @@ from .permissions import CanViewCourseContents
 from .serializers import (
     CourseSerializer,
     CourseWithContentsSerializer,
+    EnrollmentSerializer,
     SubjectSerializer,
     prefetch_popular_courses,
 )
@@ -36,6 +40,7 @@ class CourseViewSet(viewsets.ReadOnlyModelViewSet):
     )
     serializer_class = CourseSerializer
 
+    @extend_schema(request=None, responses=EnrollmentSerializer)
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
     def enroll(self, request, *args, **kwargs):
         """Enrol the requesting user; enrolling twice changes nothing."""
@@ -53,3 +58,13 @@ class CourseViewSet(viewsets.ReadOnlyModelViewSet):
         """The course's modules with their rendered contents, for its students and owner."""
         serializer = self.get_serializer(self.get_object())
         return Response(serializer.data)
+
+
+@csrf_exempt  # it changes nothing; a POST still gets the JSON 404, not the CSRF failure page
+def not_found(request):
+    """Any other address under /api/: a JSON 404 like the API's own, not the site's HTML page.
+
+    An id the router's pattern does not match (``/api/courses/0.5/``) never
+    reaches a viewset; API clients still get the body the schema promises.
+    """
+    return JsonResponse({"detail": "Not found."}, status=404)
