@@ -6,7 +6,6 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
@@ -14,7 +13,7 @@ from django.db import DatabaseError
 
 from chat.consumers import ChatConsumer
 from chat.models import Message
-from chat.routing import websocket_urlpatterns
+from tests.support.consumers import communicator_for, joined
 
 pytestmark = [pytest.mark.unit, pytest.mark.django_db(transaction=True)]
 
@@ -43,21 +42,6 @@ def outsider(make_user):
 @pytest.fixture
 def course(make_course, student, classmate):
     return make_course("Django deep dive", students=[student, classmate])
-
-
-def communicator_for(user, course_id):
-    """A client of the chat routes with ``user`` already authenticated in the scope."""
-    communicator = WebsocketCommunicator(URLRouter(websocket_urlpatterns), f"/ws/chat/room/{course_id}/")
-    if user is not None:
-        communicator.scope["user"] = user
-    return communicator
-
-
-async def joined(user, course_id):
-    communicator = communicator_for(user, course_id)
-    connected, _ = await communicator.connect()
-    assert connected
-    return communicator
 
 
 async def messages_in(course):
