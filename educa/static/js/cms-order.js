@@ -7,6 +7,10 @@
  * keyboards. After each move the new positions are posted as JSON
  * ({"<id>": <position>, ...}); the request carries the CSRF token in the
  * X-CSRFToken header, because the endpoint keeps Django's CSRF protection.
+ *
+ * The list's status line (a polite live region) says where the row went
+ * ("“Title” is now 2 of 5.", from the row's data-title) and whether the
+ * order was saved, so someone who cannot see the list hears the result.
  */
 (function () {
   "use strict";
@@ -40,19 +44,34 @@
     status.classList.toggle("error", Boolean(isError));
   }
 
+  function whereIs(list, row) {
+    var all = rows(list);
+    var title = row.getAttribute("data-title");
+    var name = title ? "“" + title + "”" : "The row";
+    return name + " is now " + (all.indexOf(row) + 1) + " of " + all.length + ".";
+  }
+
+  // Numbers shown in the rows ("Module 2") follow the new order at once.
+  function renumber(list) {
+    rows(list).forEach(function (row, index) {
+      row.querySelectorAll(".order-position").forEach(function (number) {
+        number.textContent = String(index + 1);
+      });
+    });
+  }
+
   function currentOrder(list) {
     return rows(list).map(function (row) {
       return row.getAttribute("data-id");
     }).join(",");
   }
 
-  function saveOrder(list) {
+  function postOrder(list) {
     var order = {};
     rows(list).forEach(function (row, position) {
       order[row.getAttribute("data-id")] = position;
     });
-    announce(list, "Saving…", false);
-    fetch(list.getAttribute("data-order-url"), {
+    return fetch(list.getAttribute("data-order-url"), {
       method: "POST",
       credentials: "same-origin",
       headers: {
@@ -65,10 +84,40 @@
       if (!response.ok) {
         throw new Error("HTTP " + response.status);
       }
-      announce(list, "Order saved.", false);
+    });
+  }
+
+  // One request at a time per list: when a row is moved twice in quick
+  // succession (a key pressed twice), the first order must not reach the
+  // server after the second. Moves made meanwhile are sent together next.
+  var inFlight = new WeakMap();
+
+  function send(list, state) {
+    inFlight.set(list, state);
+    postOrder(list).then(function () {
+      if (state.again) {
+        send(list, { again: false, where: state.where });
+        return;
+      }
+      inFlight.delete(list);
+      announce(list, state.where + "Order saved.", false);
     }).catch(function () {
+      inFlight.delete(list);
       announce(list, "The new order could not be saved. Reload the page and try again.", true);
     });
+  }
+
+  function saveOrder(list, moved) {
+    var where = moved ? whereIs(list, moved) + " " : "";
+    renumber(list);
+    announce(list, where + "Saving…", false);
+    var state = inFlight.get(list);
+    if (state) {
+      state.again = true;
+      state.where = where;
+    } else {
+      send(list, { again: false, where: where });
+    }
   }
 
   function moveRow(list, row, direction) {
@@ -81,6 +130,17 @@
     }
     list.insertBefore(row, direction < 0 ? sibling : sibling.nextElementSibling);
     return true;
+  }
+
+  // Moving a row takes the focus out of it: give it back to the button
+  // pressed or, when the row has reached that end of the list (where the
+  // button is hidden), to the row's other button.
+  function refocus(list, row, button) {
+    var all = rows(list);
+    var up = button.classList.contains("move-up");
+    var atEnd = up ? all[0] === row : all[all.length - 1] === row;
+    var other = row.querySelector(up ? ".move-down" : ".move-up");
+    (atEnd && other ? other : button).focus();
   }
 
   function rowAfterPointer(list, y, dragged) {
@@ -102,6 +162,11 @@
 
     list.classList.add("is-sortable");
     rows(list).forEach(function (row) {
+      // A row holding form fields (the module formset) moves with its buttons
+      // only: were it draggable, selecting text in a field would drag the row.
+      if (row.querySelector("input:not([type=hidden]), select, textarea")) {
+        return;
+      }
       row.setAttribute("draggable", "true");
       // Links and buttons inside a row would otherwise start their own drag.
       row.querySelectorAll("a, button").forEach(function (control) {
@@ -111,7 +176,7 @@
 
     list.addEventListener("dragstart", function (event) {
       var row = event.target.closest ? event.target.closest("[data-id]") : null;
-      if (!row || row.parentNode !== list) {
+      if (!row || row.parentNode !== list || row.getAttribute("draggable") !== "true") {
         return;
       }
       dragged = row;
@@ -145,10 +210,11 @@
       if (!dragged) {
         return;
       }
-      dragged.classList.remove("is-dragging");
+      var row = dragged;
+      row.classList.remove("is-dragging");
       dragged = null;
       if (currentOrder(list) !== orderBefore) {
-        saveOrder(list);
+        saveOrder(list, row);
       }
     });
 
@@ -163,8 +229,8 @@
       }
       event.preventDefault();
       if (moveRow(list, row, button.classList.contains("move-up") ? -1 : 1)) {
-        button.focus();
-        saveOrder(list);
+        refocus(list, row, button);
+        saveOrder(list, row);
       }
     });
   }
