@@ -8,8 +8,9 @@ from tests.support.browser import (
     disrupts_shared_stack,
     enrol,
     expect,
-    follow,
+    open_chat,
     register,
+    say,
     screenshot,
 )
 from tests.support.system import wait_until
@@ -25,17 +26,6 @@ RECORD_STATUS = """() => {
   new MutationObserver(() => window.statusHistory.push(status.textContent))
     .observe(status, {childList: true, characterData: true, subtree: true});
 }"""
-
-
-def open_chat(page, course):
-    follow(page, page.get_by_role("link", name="Course chat"), rf"/chat/room/{course.pk}/$")
-    expect(page.locator("#chat-status")).to_have_text("connected")
-
-
-def say(page, text):
-    page.locator("#chat-message-input").fill(text)
-    page.locator("#chat-message-input").press("Enter")
-    expect(page.locator("#chat-message-input")).to_have_value("")
 
 
 def message(page, text):

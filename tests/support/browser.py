@@ -235,6 +235,19 @@ def enrol(page, course):
     follow(page, page.get_by_role("button", name="Enrol now"), rf"/students/course/{course.pk}/$")
 
 
+def open_chat(page, course):
+    """From the course player, open the course's chat room and wait until it is connected."""
+    follow(page, page.get_by_role("link", name="Course chat"), rf"/chat/room/{course.pk}/$")
+    expect(page.locator("#chat-status")).to_have_text("connected")
+
+
+def say(page, text):
+    """Type ``text`` in the chat and press Enter; the field empties once it is sent."""
+    page.locator("#chat-message-input").fill(text)
+    page.locator("#chat-message-input").press("Enter")
+    expect(page.locator("#chat-message-input")).to_have_value("")
+
+
 # axe-core's impacts that lock someone out of a page or make it very hard to use.
 BLOCKING_IMPACTS = ("serious", "critical")
 # The embedded video player is another site's page (a stand-in here): axe
@@ -257,9 +270,8 @@ def describe_violations(where, violations):
     """What axe found on ``where``, worded for whoever has to fix it: rule, impact, help, elements."""
     lines = []
     for violation in violations:
-        lines.append(
-            f"{where}: {violation['id']} ({violation['impact']}): {violation['help']} [{violation['helpUrl']}]"
-        )
+        rule, impact, text = violation["id"], violation["impact"], violation["help"]
+        lines.append(f"{where}: {rule} ({impact}): {text} [{violation['helpUrl']}]")
         for node in violation["nodes"]:
             target = " ".join(str(part) for part in node["target"])
             summary = " ".join(node.get("failureSummary", "").split())

@@ -87,10 +87,11 @@ def browser_problem():
     """Why the browser layer cannot run here, or None when it can."""
     deselect = "not browser"
     try:
+        import axe_playwright_python  # noqa: F401
         import playwright.sync_api  # noqa: F401
-    except ImportError:
+    except ImportError as error:
         return _message(
-            "browser", "the Python package 'playwright'", "pip install -r requirements-dev.txt", deselect
+            "browser", f"the Python package {error.name!r}", "pip install -r requirements-dev.txt", deselect
         )
     if not os.access(CHROMIUM, os.X_OK):
         return _message("browser", f"Debian's Chromium at {CHROMIUM}", "apt-get install chromium", deselect)
