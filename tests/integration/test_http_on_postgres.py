@@ -5,6 +5,7 @@ A real server process (Daphne, production settings) is driven with
 forms, enrol through the API. What was written is then checked in PostgreSQL.
 """
 
+import base64
 import dataclasses
 import uuid
 
@@ -219,3 +220,36 @@ def test_anonymous_visitors_are_sent_to_sign_in(educa_server, course):
         response = visitor.get(path, allow_redirects=False)
         assert response.status_code == 302, path
         assert response.headers["Location"].startswith("/accounts/login/"), path
+
+
+@pytest.mark.parametrize(
+    "cookie",
+    [
+        '"\\000abcdefghijklmnop"',  # a quoted cookie: Django decodes \000 into a NUL character
+        "a" * 41,  # longer than any key the sessions table holds
+        "résumé-not-a-key",
+        "short",
+    ],
+)
+def test_a_forged_session_cookie_is_no_session_not_an_error(educa_server, course, cookie):
+    # PostgreSQL refuses NUL in text: such a cookie used to reach the sessions
+    # table and fail the request with a 500.
+    visitor = SiteClient(educa_server.url)
+    headers = {"Cookie": f"sessionid={cookie}"}
+
+    for path in ("/", f"/course/{course.slug}/", "/api/courses/", f"/api/courses/{course.id}/contents/"):
+        response = visitor.get(path, headers=headers, allow_redirects=False)
+        assert response.status_code in (200, 403), f"{path}: {response.status_code}"
+    mine = visitor.get("/students/courses/", headers=headers, allow_redirects=False)
+    assert mine.status_code == 302 and mine.headers["Location"].startswith("/accounts/login/")
+
+
+def test_an_authorization_header_neither_signs_in_nor_fails(educa_server, course):
+    visitor = SiteClient(educa_server.url)
+    nul = base64.b64encode(b"ana\x00:password").decode()
+
+    for value in (f"Basic {nul}", "Basic !!!", "Bearer x"):
+        public = visitor.get("/api/subjects/", headers={"Authorization": value})
+        enrol = visitor.post_json(f"/api/courses/{course.id}/enroll/", {}, headers={"Authorization": value})
+        assert public.status_code == 200, value
+        assert enrol.status_code == 403, value

@@ -82,9 +82,9 @@ class SiteClient(requests.Session):
             allow_redirects=False,
         )
 
-    def post_json(self, path, payload, **kwargs):
-        """POST JSON as the project's scripts do, with the token in X-CSRFToken."""
-        headers = {"X-CSRFToken": self.csrf_token(), "Referer": self.url("/")}
+    def post_json(self, path, payload, headers=None, **kwargs):
+        """POST JSON as the project's scripts do, with the token in X-CSRFToken (plus ``headers``)."""
+        headers = {"X-CSRFToken": self.csrf_token(), "Referer": self.url("/"), **(headers or {})}
         return self.post(path, json=payload, headers=headers, **kwargs)
 
     # --- what users do ----------------------------------------------------------

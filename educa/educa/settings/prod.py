@@ -83,8 +83,9 @@ CHANNEL_LAYERS = {
     }
 }
 
-# Sessions in the database: a Redis restart must not log everybody out.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Sessions in the database: a Redis restart must not log everybody out
+# (Django's database sessions, refusing cookies that are not a session key).
+SESSION_ENGINE = "educa.sessions"
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
