@@ -4,9 +4,10 @@
 #   docker build -t educa:latest .
 #   docker build --build-arg PYTHON_VERSION=3.13 -t educa:latest .
 #
-# Two stages: the builder installs the pinned requirements into a virtualenv,
-# the final stage copies only that virtualenv and the code. Every dependency
-# ships as a wheel, so neither stage needs a compiler.
+# Two stages: the builder installs the lock (requirements.txt: every package
+# pinned, with the hashes of its files) into a virtualenv, the final stage
+# copies only that virtualenv and the code. Every dependency ships as a wheel,
+# so neither stage needs a compiler.
 
 ARG PYTHON_VERSION=3.13
 
@@ -23,9 +24,13 @@ RUN python -m venv --without-pip /opt/venv
 
 # Requirements before code: editing the application does not reinstall them.
 COPY requirements.txt /tmp/requirements.txt
-# --only-binary: a dependency without a wheel fails the build here instead of
-# silently needing a compiler.
-RUN pip --python /opt/venv/bin/python install --only-binary=:all: -r /tmp/requirements.txt \
+# --require-hashes: a file whose hash is not in the lock fails the build, and
+# so does a dependency missing from it (pip still resolves, and refuses
+# anything unpinned); pip check then proves the set complete. --only-binary:
+# a dependency without a wheel fails here instead of silently needing a
+# compiler.
+RUN pip --python /opt/venv/bin/python install --require-hashes --only-binary=:all: -r /tmp/requirements.txt \
+    && pip --python /opt/venv/bin/python check \
     # Nothing the running site never reads: the libraries' own test suites
     # (django/test is Django's test framework, a module like any other, and
     # stays), translation sources (.po; the compiled .mo are what Django
