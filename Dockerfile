@@ -96,7 +96,9 @@ COPY educa/ /app/educa/
 RUN chmod 0755 /usr/local/bin/wait-for-it.sh /usr/local/bin/educa-entrypoint \
     && chmod -R a+rX,go-w /app
 
-USER educa:educa
+# By number, so that a runtime can tell without the image's /etc/passwd that
+# it is not root (e.g. Kubernetes' runAsNonRoot).
+USER ${APP_UID}:${APP_GID}
 WORKDIR /app/educa
 
 # uWSGI's socket lives in a volume; Daphne listens on 8001 inside the network.

@@ -91,7 +91,7 @@ def _refresh_one(path):
     # http(s) only: the settings refuse any other scheme
     request = urllib.request.Request(f"{base}{path}", headers={"Host": settings.SITE_DOMAIN})  # noqa: S310
     try:
-        with urllib.request.urlopen(request, timeout=REFRESH_TIMEOUT) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=REFRESH_TIMEOUT) as response:  # noqa: S310  # nosec B310
             response.read()
     except OSError as error:  # refused, timed out, or an HTTP error status
         logger.warning("could not refresh the cached page %s: %s", path, error)

@@ -36,8 +36,9 @@ def add_constraints(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
     for table, group, order, constraint in _ordered_tables(apps, schema_editor):
+        # only names from the models, quoted by quote_name: no value from outside
         schema_editor.execute(
-            f"UPDATE {table} AS target SET {order} = numbered.position "
+            f"UPDATE {table} AS target SET {order} = numbered.position "  # nosec B608
             f"FROM (SELECT id, row_number() OVER (PARTITION BY {group} ORDER BY {order}, id) - 1 AS position "
             f"      FROM {table} WHERE {group} IN "
             f"      (SELECT {group} FROM {table} GROUP BY {group}, {order} HAVING count(*) > 1)) AS numbered "

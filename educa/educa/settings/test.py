@@ -8,7 +8,7 @@ from .base import *  # noqa: F403
 from .base import BASE_DIR
 
 DEBUG = False
-SECRET_KEY = "test-only-not-secret"  # noqa: S105  (never serves real users)
+SECRET_KEY = "test-only-not-secret"  # noqa: S105  (never serves real users)  # nosec B105
 ALLOWED_HOSTS = ["testserver", "localhost", ".localhost", "educa.test", ".educa.test", "127.0.0.1"]
 SITE_DOMAIN = "educa.test"
 
