@@ -11,22 +11,24 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from channels.security.websocket import OriginValidator  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
 
-from .websocket import UnknownPathConsumer  # noqa: E402
+from .websocket import UnknownPathConsumer, allowed_origins  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         # Browsers send an Origin header; refusing foreign origins stops
-        # cross-site WebSocket hijacking with the user's session cookie.
-        "websocket": AllowedHostsOriginValidator(
+        # cross-site WebSocket hijacking with the user's session cookie. The
+        # list is exact: a page on another subdomain of the site is foreign too.
+        "websocket": OriginValidator(
             AuthMiddlewareStack(
                 URLRouter([*websocket_urlpatterns, re_path(r"", UnknownPathConsumer.as_asgi())])
-            )
+            ),
+            allowed_origins(),
         ),
     }
 )

@@ -3,7 +3,7 @@
 import pytest
 from websockets.exceptions import InvalidStatus
 
-from tests.support.journeys import chat_round_trip, enrolled_student, load_demo_courses, new_student
+from tests.support.journeys import chat_round_trip, enrolled_student, load_demo_courses, new_student, say
 
 pytestmark = pytest.mark.stack
 
@@ -37,9 +37,16 @@ def test_foreign_origin_is_refused(stack):
     """A page on another site cannot open the chat with a student's cookies (WebSocket hijacking)."""
     _, session, course = enrolled_student(stack, "carla")
     assert refused_status(stack, course, session, origin="https://evil.example") == 403
+    # nor can a page on a subdomain of the site, which NGINX and Django answer
+    domain, port = stack.env["SITE_DOMAIN"], stack.https_port
+    assert refused_status(stack, course, session, origin=f"https://evil.{domain}:{port}") == 403
+    assert refused_status(stack, course, session, origin=f"https://evil.{domain}") == 403
+    # nor the site's name on another port or scheme
+    assert refused_status(stack, course, session, origin=f"https://{domain}") == 403
+    assert refused_status(stack, course, session, origin=f"http://{domain}:{port}") == 403
     # the same student from the site's own pages is let in
-    with stack.chat(course, session):
-        pass
+    with stack.chat(course, session, origin=f"https://{domain}:{port}") as socket:
+        say(socket, "from the site itself")
 
 
 def test_anonymous_and_outsiders_are_refused(stack):

@@ -20,3 +20,14 @@ async def joined(user, course_id):
     connected, _ = await communicator.connect()
     assert connected
     return communicator
+
+
+def site_communicator(path, cookie="", origin="https://educa.test"):
+    """A client of the whole WebSocket application (Origin check, session cookie, routes), as Daphne runs it.
+
+    The default origin is the test settings' site, ``https://`` + SITE_DOMAIN.
+    """
+    from educa.asgi import application
+
+    headers = [(b"host", b"educa.test"), (b"origin", origin.encode()), (b"cookie", cookie.encode())]
+    return WebsocketCommunicator(application, path, headers=headers)

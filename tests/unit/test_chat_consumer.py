@@ -6,14 +6,15 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError
 
 from chat.consumers import ChatConsumer
 from chat.models import Message
-from tests.support.consumers import communicator_for, joined
+from tests.support.consumers import communicator_for, joined, site_communicator
+from tests.support.settings import load_prod
 
 pytestmark = [pytest.mark.unit, pytest.mark.django_db(transaction=True)]
 
@@ -258,14 +259,11 @@ def session_cookie(client, student):
 
 
 def asgi_communicator(course_id, cookie, origin):
-    from educa.asgi import application
-
-    headers = [(b"host", b"testserver"), (b"origin", origin.encode()), (b"cookie", cookie.encode())]
-    return WebsocketCommunicator(application, f"/ws/chat/room/{course_id}/", headers=headers)
+    return site_communicator(f"/ws/chat/room/{course_id}/", cookie, origin)
 
 
 async def test_the_site_application_authenticates_with_the_session_cookie(course, session_cookie):
-    communicator = asgi_communicator(course.pk, session_cookie, "http://testserver")
+    communicator = asgi_communicator(course.pk, session_cookie, "https://educa.test")
 
     connected, _ = await communicator.connect()
     assert connected
@@ -283,7 +281,7 @@ async def test_the_site_application_refuses_foreign_origins(course, session_cook
 
 
 async def test_the_site_application_refuses_connections_without_a_session(course):
-    communicator = asgi_communicator(course.pk, "", "http://testserver")
+    communicator = asgi_communicator(course.pk, "", "https://educa.test")
 
     connected, _ = await communicator.connect()
 
@@ -320,3 +318,76 @@ async def test_a_student_removed_from_the_course_can_no_longer_post(course, stud
     closed = await communicator.receive_output()
     assert closed == {"type": "websocket.close", "code": 4003}
     assert await messages_in(course) == []
+
+
+# The Origin check is exact.
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "https://evil.educa.test",  # a subdomain ALLOWED_HOSTS (.educa.test) answers
+        "https://educa.test:8443",  # another port
+        "http://educa.test",  # another scheme
+        "https://educa.test.evil.example",
+        "null",
+    ],
+)
+async def test_only_the_sites_own_origin_may_open_the_socket(course, session_cookie, origin):
+    communicator = asgi_communicator(course.pk, session_cookie, origin)
+
+    connected, _ = await communicator.connect()
+
+    assert not connected
+
+
+def test_the_allowed_origins_are_the_site_with_its_port_and_the_trusted_ones(settings):
+    from educa.websocket import allowed_origins
+
+    settings.SITE_DOMAIN = "educa.example"
+    settings.ALLOWED_HOSTS = ["educa.example"]
+    settings.HTTPS_PORT = 443
+    settings.WEBSOCKET_TRUSTED_ORIGINS = []
+    assert allowed_origins() == ["https://educa.example"]
+
+    # www is the site itself, when the site answers it
+    settings.ALLOWED_HOSTS = [".educa.example"]
+    settings.HTTPS_PORT = 8443
+    settings.WEBSOCKET_TRUSTED_ORIGINS = [
+        "https://educa.example:8443",
+        "https://teach.educa.example",
+        "https://*.educa.example",
+        "https://.educa.example",
+    ]
+    assert allowed_origins() == [
+        "https://educa.example:8443",
+        "https://www.educa.example:8443",
+        "https://teach.educa.example",
+    ]
+
+    settings.WEBSOCKET_ALLOWED_ORIGINS = ["localhost"]
+    assert allowed_origins() == ["localhost"]
+
+
+@pytest.mark.parametrize(
+    ("value", "port"), [("443", 443), ("8443", 8443), ("127.0.0.1:8443", 8443), ("[::1]:8443", 8443)]
+)
+def test_the_https_port_may_carry_a_bind_address(monkeypatch, value, port):
+    prod = load_prod(monkeypatch, HTTPS_PORT=value)
+
+    assert port == prod.HTTPS_PORT
+
+
+def test_an_https_port_that_is_no_number_stops_the_start(monkeypatch):
+    with pytest.raises(ImproperlyConfigured, match="HTTPS_PORT must be a port number: 'https'"):
+        load_prod(monkeypatch, HTTPS_PORT="https")
+
+
+def test_only_origins_the_operator_named_are_trusted_besides_the_site(monkeypatch):
+    """prod derives CSRF_TRUSTED_ORIGINS from ALLOWED_HOSTS without the port: not for the socket."""
+    derived = load_prod(monkeypatch, unset=["CSRF_TRUSTED_ORIGINS"])
+    assert derived.CSRF_TRUSTED_ORIGINS and derived.WEBSOCKET_TRUSTED_ORIGINS == []
+
+    named = load_prod(monkeypatch, CSRF_TRUSTED_ORIGINS="https://a.example,https://b.example:8443")
+
+    assert named.WEBSOCKET_TRUSTED_ORIGINS == ["https://a.example", "https://b.example:8443"]

@@ -131,6 +131,14 @@ PROTECTED_MEDIA_ACCEL_PREFIX = None
 CHAT_MESSAGE_MAX_LENGTH = config("CHAT_MESSAGE_MAX_LENGTH", default=2000, cast=int)
 CHAT_HISTORY_LENGTH = config("CHAT_HISTORY_LENGTH", default=50, cast=int)
 
+# Origins whose pages may open the chat's WebSocket. None: exactly the site's
+# own (educa.websocket.allowed_origins), not every subdomain ALLOWED_HOSTS
+# answers: https://SITE_DOMAIN on HTTPS_PORT, plus WEBSOCKET_TRUSTED_ORIGINS
+# (prod reads both from the environment).
+WEBSOCKET_ALLOWED_ORIGINS = None
+HTTPS_PORT = 443
+WEBSOCKET_TRUSTED_ORIGINS = []
+
 CACHE_TTL = config("CACHE_TTL", default=900, cast=int)
 
 REST_FRAMEWORK = {

@@ -15,6 +15,9 @@ SECRET_KEY = config("SECRET_KEY", default="local-development-only-not-secret")
 
 ALLOWED_HOSTS = config("ALLOWED_HOSTS", default="localhost,.localhost,127.0.0.1,[::1]", cast=Csv())
 SITE_DOMAIN = config("SITE_DOMAIN", default="localhost")
+# runserver listens on any port, over plain HTTP: let pages of the local
+# host names open the chat whatever their scheme and port.
+WEBSOCKET_ALLOWED_ORIGINS = ALLOWED_HOSTS
 
 DATABASES = {
     "default": {

@@ -5,6 +5,8 @@ stops start-up with one line naming it; nothing falls back to an insecure
 default.
 """
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .base import *  # noqa: F403
 from .env import Csv, config, redis_connection_kwargs, redis_url, required, secret
 
@@ -17,6 +19,15 @@ CSRF_TRUSTED_ORIGINS = config(
     default=",".join(f"https://{host.lstrip('.')}" for host in ALLOWED_HOSTS if host != "*"),
     cast=Csv(),
 )
+# The chat's WebSocket opens from the site's own pages only (educa.websocket):
+# they are on the HTTPS port NGINX publishes ("443", "8443", or "127.0.0.1:8443"
+# with a bind address), plus the origins the operator named in
+# CSRF_TRUSTED_ORIGINS; its default above (host names, whatever the port) is not used.
+_HTTPS_PORT = config("HTTPS_PORT", default="443")
+if not _HTTPS_PORT.rpartition(":")[2].isdigit():
+    raise ImproperlyConfigured(f"HTTPS_PORT must be a port number: {_HTTPS_PORT!r}")
+HTTPS_PORT = int(_HTTPS_PORT.rpartition(":")[2])
+WEBSOCKET_TRUSTED_ORIGINS = config("CSRF_TRUSTED_ORIGINS", default="", cast=Csv())
 ADMINS = [("educa admin", address) for address in config("ADMIN_EMAILS", default="", cast=Csv())]
 
 DATABASES = {
