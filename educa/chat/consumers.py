@@ -9,16 +9,24 @@ Protocol (text frames, JSON):
 
 Message text is plain text end to end: the server never builds HTML from it
 and the page inserts it with ``textContent``.
+
+Abuse limits: each socket may send a burst of ``CHAT_RATE_BURST`` frames,
+refilled at ``CHAT_RATE_PER_SECOND``; a user holds at most
+``CHAT_MAX_SOCKETS_PER_USER`` sockets across every Daphne process
+(``chat.sockets``). docs/websocket.md is the protocol's reference.
 """
 
+import asyncio
 import json
 import logging
+import time
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError
 
+from . import sockets
 from .models import Message
 from .permissions import chat_course_for, may_chat
 
@@ -30,10 +38,43 @@ logger = logging.getLogger(__name__)
 CLOSE_TOO_BIG = 4009
 # Close code for a user who left the course (or was removed) while connected.
 CLOSE_NOT_A_MEMBER = 4003
+# Close code for a client that kept sending after being told it was over the
+# message rate: RFC 6455's "policy violation" (1008), mirrored.
+CLOSE_TOO_FAST = 4008
+# Close code for a socket over the user's cap of simultaneous sockets
+# (HTTP's 429 Too Many Requests, mirrored).
+CLOSE_TOO_MANY_SOCKETS = 4029
+
+TOO_FAST = "You are sending messages too fast; wait a moment."
+NOT_A_MEMBER = "You are no longer a member of this course."
 
 
 def group_name(course_id):
     return f"chat_{course_id}"
+
+
+class TokenBucket:
+    """``burst`` frames at once, then ``rate`` frames a second on average.
+
+    Each frame takes a token; tokens come back at ``rate`` a second up to
+    ``burst``. A few lines, so no dependency for it.
+    """
+
+    def __init__(self, burst, rate, clock):
+        self.burst = burst
+        self.rate = rate
+        self.clock = clock
+        self.tokens = float(burst)
+        self.updated = clock()
+
+    def take(self):
+        now = self.clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
 
 
 def frame_size_limit():
@@ -51,6 +92,21 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     course = None
     group = None
+    registry = None
+    refresher = None
+    bucket = None
+    closed = False
+    # The rate limit's clock; tests replace it.
+    clock = staticmethod(time.monotonic)
+
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # Also when Daphne cancels the consumer without a disconnect: a
+            # refresher left running would keep a dead socket counted.
+            if self.refresher is not None:
+                self.refresher.cancel()
 
     async def connect(self):
         self.user = self.scope.get("user")
@@ -61,6 +117,21 @@ class ChatConsumer(AsyncWebsocketConsumer):
             # users, outsiders and unknown courses all look the same.
             await self.close()
             return
+        registry = sockets.registry_for(self.channel_layer)
+        if not await registry.take(self.user.pk, self.channel_name, settings.CHAT_MAX_SOCKETS_PER_USER):
+            # Accepted, then closed with a code of its own: a refused handshake
+            # reaches the page's script as a bare 1006, and the page could not
+            # tell the user why. Only members get this far, so this tells an
+            # outsider nothing about the course.
+            await self.accept()
+            await self.close(code=CLOSE_TOO_MANY_SOCKETS)
+            return
+        self.registry = registry
+        self.refresher = asyncio.create_task(
+            sockets.keep_counted(registry, self.user.pk, self.channel_name, logger)
+        )
+        self.bucket = TokenBucket(settings.CHAT_RATE_BURST, settings.CHAT_RATE_PER_SECOND, self.clock)
+        self.refused_in_a_row = 0
         self.group = group_name(self.course.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
@@ -68,8 +139,31 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code):
         if self.group is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
+        if self.registry is not None:
+            self.refresher.cancel()
+            await self.registry.release(self.user.pk, self.channel_name)
+
+    async def close(self, code=None, reason=None):
+        # Frames and broadcasts that arrive after this, before the socket is
+        # gone, are dropped: a removed member reads nothing more.
+        self.closed = True
+        await super().close(code=code, reason=reason)
 
     async def receive(self, text_data=None, bytes_data=None):
+        if self.closed or self.bucket is None:
+            return
+        # Every frame counts, whatever it holds: a flood of malformed frames
+        # costs the server as much as one of messages.
+        if not self.bucket.take():
+            self.refused_in_a_row += 1
+            if self.refused_in_a_row <= settings.CHAT_RATE_BURST:
+                await self.send_error(TOO_FAST)
+            elif self.refused_in_a_row == settings.CHAT_RATE_BURST + 1:
+                # A whole burst of refusals ignored: not a person typing.
+                # (Frames still in flight after this are dropped unanswered.)
+                await self.close(code=CLOSE_TOO_FAST)
+            return
+        self.refused_in_a_row = 0
         if text_data is None:
             await self.send_error("Only text frames are accepted.")
             return
@@ -93,7 +187,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.send_error("The message could not be sent; please try again.")
             return
         if message is None:
-            await self.send_error("You are no longer a member of this course.")
+            await self.send_error(NOT_A_MEMBER)
             await self.close(code=CLOSE_NOT_A_MEMBER)
             return
         # Only a stored message is broadcast, so what people saw is what the
@@ -134,6 +228,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def chat_message(self, event):
         """A message broadcast to the room: pass it on to this client."""
+        if self.closed:
+            return
         payload = {key: event[key] for key in ("id", "user", "message", "datetime")}
         await self.send(text_data=json.dumps(payload))
 

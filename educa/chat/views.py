@@ -31,6 +31,9 @@ def course_chat_room(request, course_id):
         "socketPath": f"/ws/chat/room/{course.pk}/",
         "username": request.user.get_username(),
         "maxLength": settings.CHAT_MESSAGE_MAX_LENGTH,
+        # the message rate the server takes, which the page keeps to
+        "rateBurst": settings.CHAT_RATE_BURST,
+        "ratePerSecond": settings.CHAT_RATE_PER_SECOND,
     }
     return render(
         request,

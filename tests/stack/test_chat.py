@@ -1,9 +1,19 @@
 """The course chat through NGINX, Daphne, Redis (channel layer) and PostgreSQL."""
 
-import pytest
-from websockets.exceptions import InvalidStatus
+import contextlib
+import math
+import time
 
-from tests.support.journeys import chat_round_trip, enrolled_student, load_demo_courses, new_student, say
+import pytest
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from tests.support.journeys import (
+    chat_round_trip,
+    enrolled_student,
+    load_demo_courses,
+    new_student,
+    say,
+)
 
 pytestmark = pytest.mark.stack
 
@@ -55,3 +65,78 @@ def test_anonymous_and_outsiders_are_refused(stack):
     assert refused_status(stack, course) == 403
     _, outsider = new_student(stack, "outsider")
     assert refused_status(stack, course, outsider) == 403
+
+
+# --- Abuse limits and closing the room to those who left ---------------------------
+
+# The stack runs with the defaults (docker-compose.yml, .env.example).
+BURST = 10
+RATE_PER_SECOND = 1
+MAX_SOCKETS = 5
+TOO_FAST = {"error": "You are sending messages too fast; wait a moment."}
+
+
+def read_until(socket, text):
+    """The frames a listener receives up to ``text`` (included): messages of the room, never an error."""
+    frames = []
+    while not frames or frames[-1].get("message") != text:
+        frames.append(socket.receive_json())
+        assert "error" not in frames[-1], frames
+    return frames
+
+
+def test_a_flood_is_refused_then_closed_while_the_others_chat_on(stack):
+    """Far over the rate, messages are refused, then the socket is closed; nobody else is slowed."""
+    flooder, flooder_client, course = enrolled_student(stack, "flood")
+    _, bob_client, _ = enrolled_student(stack, "bob")
+    _, cleo_client, _ = enrolled_student(stack, "cleo")
+    with (
+        stack.chat(course, flooder_client) as flood,
+        stack.chat(course, bob_client) as bob,
+        stack.chat(course, cleo_client) as cleo,
+    ):
+        closing = flood.read_until_closed()
+        started = time.monotonic()
+        try:
+            for number in range(3 * BURST):
+                flood.send({"message": f"flood {number}"})
+        except ConnectionClosed:
+            pass  # closed before the last ones went out: that is the point
+        closed = closing.result()
+        elapsed = time.monotonic() - started
+
+        assert closed.code == 4008
+        frames = closed.json_frames()
+        stored = [frame for frame in frames if "id" in frame]
+        refused = [frame for frame in frames if "id" not in frame]
+        # the burst, plus what the rate gave back while the flood lasted
+        assert BURST <= len(stored) <= BURST + math.ceil(elapsed * RATE_PER_SECOND)
+        assert len(refused) >= BURST and all(frame == TOO_FAST for frame in refused)
+        # (user names are letters, digits and a dash: see unique_name)
+        kept = stack.psql(
+            "select count(*) from chat_message join auth_user on auth_user.id = chat_message.user_id "  # noqa: S608
+            f"where auth_user.username = '{flooder}'"
+        )
+        assert int(kept) == len(stored)
+
+        # The others saw what was stored and chat on at their own pace.
+        for listener in (bob, cleo):
+            assert [frame["message"] for frame in read_until(listener, stored[-1]["message"])] == [
+                frame["message"] for frame in stored
+            ]
+        for number in range(3):
+            say(bob, f"bob carries on {number}", cleo)
+
+
+def test_a_socket_over_the_cap_is_closed_with_its_own_code(stack):
+    """A user holds at most CHAT_MAX_SOCKETS_PER_USER chat sockets; the next one is told so and closed."""
+    _, client, course = enrolled_student(stack, "tabs")
+    _, classmate_client, _ = enrolled_student(stack, "classmate")
+    with contextlib.ExitStack() as open_sockets:
+        sockets = [open_sockets.enter_context(stack.chat(course, client)) for _ in range(MAX_SOCKETS)]
+        with stack.chat(course, client) as extra:
+            closed = extra.read_until_closed().result()
+            assert (closed.code, closed.frames) == (4029, [])
+        # the user's open sockets, and a classmate's, work as before
+        with stack.chat(course, classmate_client) as classmate:
+            say(classmate, "hello, all of your tabs", *sockets)

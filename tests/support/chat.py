@@ -19,6 +19,7 @@ import asyncio
 import concurrent.futures
 import json
 import threading
+import time
 
 OPEN_TIMEOUT = 15
 RECEIVE_TIMEOUT = 15
@@ -33,16 +34,21 @@ class _LoopThread:
     @classmethod
     def run(cls, coroutine, timeout=None):
         """Run ``coroutine`` on the loop and return its result (or raise its exception)."""
-        with cls._lock:
-            if cls._loop is None:
-                cls._loop = asyncio.new_event_loop()
-                threading.Thread(target=cls._loop.run_forever, name="chat-sockets", daemon=True).start()
-        future = asyncio.run_coroutine_threadsafe(coroutine, cls._loop)
+        future = cls.submit(coroutine)
         try:
             return future.result(timeout)
         except concurrent.futures.TimeoutError:
             future.cancel()
             raise TimeoutError(f"no result within {timeout}s") from None
+
+    @classmethod
+    def submit(cls, coroutine):
+        """Start ``coroutine`` on the loop; return its ``concurrent.futures.Future``."""
+        with cls._lock:
+            if cls._loop is None:
+                cls._loop = asyncio.new_event_loop()
+                threading.Thread(target=cls._loop.run_forever, name="chat-sockets", daemon=True).start()
+        return asyncio.run_coroutine_threadsafe(coroutine, cls._loop)
 
 
 class ChatSocket:
@@ -65,6 +71,25 @@ class ChatSocket:
     def receive_json(self, timeout=RECEIVE_TIMEOUT):
         return json.loads(self.recv(timeout))
 
+    def read_until_closed(self):
+        """Read every frame in the background until the connection closes.
+
+        Returns a ``Closing`` at once; its ``result(timeout)`` gives what came
+        before the close, the close code and when the close was seen (wall
+        clock, ``time.time()``, comparable with a container's on this machine).
+        """
+        from websockets.exceptions import ConnectionClosed
+
+        async def reading():
+            frames = []
+            try:
+                while True:
+                    frames.append(await self._connection.recv())
+            except ConnectionClosed:
+                return Closing.Result(frames, self._connection.close_code, time.time())
+
+        return Closing(_LoopThread.submit(reading()))
+
     def close(self, code=1000):
         _LoopThread.run(self._connection.close(code))
 
@@ -78,6 +103,30 @@ class ChatSocket:
 
     def __exit__(self, *exc_info):
         self.close()
+
+
+class Closing:
+    """A socket being read until it closes (``ChatSocket.read_until_closed``)."""
+
+    class Result:
+        def __init__(self, frames, code, closed_at):
+            self.frames = frames
+            self.code = code
+            self.closed_at = closed_at
+
+        def json_frames(self):
+            return [json.loads(frame) for frame in self.frames]
+
+    def __init__(self, future):
+        self._future = future
+
+    def result(self, timeout=RECEIVE_TIMEOUT):
+        """The ``Result`` once closed; ``TimeoutError`` when still open after ``timeout`` seconds."""
+        try:
+            return self._future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            self._future.cancel()
+            raise TimeoutError(f"still open after {timeout}s") from None
 
 
 def open_socket(url, ssl_context=None, origin=None, cookies=None, open_timeout=OPEN_TIMEOUT, **options):

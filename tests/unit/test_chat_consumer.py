@@ -11,8 +11,9 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError
 
-from chat.consumers import ChatConsumer
+from chat.consumers import TOO_FAST, ChatConsumer
 from chat.models import Message
+from chat.sockets import LocalSockets
 from tests.support.consumers import communicator_for, joined, site_communicator
 from tests.support.settings import load_prod
 
@@ -21,8 +22,9 @@ pytestmark = [pytest.mark.unit, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture(autouse=True)
 def empty_channel_layer():
-    """Each test starts with no groups left over from another one."""
+    """Each test starts with no groups, and no sockets counted, left over from another one."""
     async_to_sync(get_channel_layer().flush)()
+    LocalSockets.forget_all()
 
 
 @pytest.fixture
@@ -318,6 +320,180 @@ async def test_a_student_removed_from_the_course_can_no_longer_post(course, stud
     closed = await communicator.receive_output()
     assert closed == {"type": "websocket.close", "code": 4003}
     assert await messages_in(course) == []
+
+
+# Abuse limits: the message rate of a socket.
+
+
+class FakeClock:
+    """The rate limit's clock, moved by the test alone."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    fake = FakeClock()
+    monkeypatch.setattr(ChatConsumer, "clock", staticmethod(fake))
+    return fake
+
+
+@pytest.fixture
+def rate(settings):
+    settings.CHAT_RATE_BURST = 3
+    settings.CHAT_RATE_PER_SECOND = 2
+    return settings
+
+
+async def say_all(sender, texts, *listeners):
+    for text in texts:
+        await sender.send_json_to({"message": text})
+        for communicator in (sender, *listeners):
+            assert (await communicator.receive_json_from())["message"] == text
+
+
+async def test_a_message_over_the_rate_is_refused_and_neither_stored_nor_broadcast(
+    rate, clock, course, student, classmate
+):
+    ana = await joined(student, course.pk)
+    bob = await joined(classmate, course.pk)
+    await say_all(ana, ["one", "two", "three"], bob)
+
+    await ana.send_json_to({"message": "four"})
+
+    assert await ana.receive_json_from() == {"error": TOO_FAST}
+    assert await bob.receive_nothing()
+    assert [message.content for message in await messages_in(course)] == ["one", "two", "three"]
+    await ana.disconnect()
+    await bob.disconnect()
+
+
+async def test_the_rate_refills_over_time(rate, clock, course, student):
+    ana = await joined(student, course.pk)
+    await say_all(ana, ["one", "two", "three"])
+
+    clock.now += 0.4  # 0.8 of a message at 2 a second
+    await ana.send_json_to({"message": "too soon"})
+    assert await ana.receive_json_from() == {"error": TOO_FAST}
+    clock.now += 0.6  # now more than one, although the refused frame took none
+    await say_all(ana, ["again"])
+    clock.now += 60  # a long pause gives back the burst, no more
+    await say_all(ana, ["a", "b", "c"])
+    await ana.send_json_to({"message": "d"})
+    assert await ana.receive_json_from() == {"error": TOO_FAST}
+    await ana.disconnect()
+
+
+async def test_every_frame_counts_towards_the_rate(rate, clock, course, student):
+    ana = await joined(student, course.pk)
+    for frame in ("not json", '{"message": "   "}'):
+        await ana.send_to(text_data=frame)
+    await ana.send_to(bytes_data=b"binary")
+    assert "error" in await ana.receive_json_from()
+    assert "text frames" in (await ana.receive_json_from())["error"]
+
+    await ana.send_json_to({"message": "fourth frame"})
+
+    assert await ana.receive_json_from() == {"error": TOO_FAST}
+    await ana.disconnect()
+
+
+async def test_a_client_that_keeps_flooding_is_closed_and_the_room_goes_on(
+    rate, clock, course, student, classmate
+):
+    ana = await joined(student, course.pk)
+    bob = await joined(classmate, course.pk)
+    await say_all(ana, ["one", "two", "three"], bob)
+    for _ in range(3):
+        await ana.send_json_to({"message": "flood"})
+        assert await ana.receive_json_from() == {"error": TOO_FAST}
+
+    await ana.send_json_to({"message": "flood"})
+
+    assert await ana.receive_output() == {"type": "websocket.close", "code": 4008}
+    # frames still arriving are dropped unanswered
+    await ana.send_json_to({"message": "flood"})
+    assert await ana.receive_nothing()
+    # the rate is per socket: the classmate chats on as before
+    await say_all(bob, ["bob 1", "bob 2", "bob 3"])
+    assert len(await messages_in(course)) == 6
+    await ana.disconnect()
+    await bob.disconnect()
+
+
+async def test_an_accepted_message_forgives_earlier_refusals(rate, clock, course, student):
+    """Only refusals in a row close the socket: someone typing fast is told, not thrown out."""
+    ana = await joined(student, course.pk)
+    await say_all(ana, ["one", "two", "three"])
+    for _ in range(4):
+        for _ in range(3):
+            await ana.send_json_to({"message": "quick"})
+            assert await ana.receive_json_from() == {"error": TOO_FAST}
+        clock.now += 0.5
+        await say_all(ana, ["paced"])
+    await ana.disconnect()
+
+
+# Abuse limits: simultaneous sockets per user.
+
+
+@pytest.fixture
+def cap(settings):
+    settings.CHAT_MAX_SOCKETS_PER_USER = 2
+    return settings
+
+
+async def test_a_socket_over_the_cap_is_accepted_then_closed_with_4029(
+    cap, make_course, course, student, classmate
+):
+    other_course = await database_sync_to_async(make_course)("Rust for beginners", students=[student])
+    # the cap counts the user's sockets in every room
+    first = await joined(student, course.pk)
+    second = await joined(student, other_course.pk)
+    bob = await joined(classmate, course.pk)
+
+    third = communicator_for(student, course.pk)
+    connected, _ = await third.connect()
+
+    assert connected
+    assert await third.receive_output() == {"type": "websocket.close", "code": 4029}
+    # it never joined the room
+    await bob.send_json_to({"message": "hello"})
+    assert (await first.receive_json_from())["message"] == "hello"
+    assert await third.receive_nothing()
+    # a classmate has places of their own
+    await (await joined(classmate, course.pk)).disconnect()
+    for communicator in (first, second, third, bob):
+        await communicator.disconnect()
+
+
+async def test_a_closed_socket_gives_its_place_back(cap, course, student):
+    first = await joined(student, course.pk)
+    second = await joined(student, course.pk)
+    await first.disconnect()
+
+    third = await joined(student, course.pk)
+
+    await third.send_json_to({"message": "in again"})
+    assert (await third.receive_json_from())["message"] == "in again"
+    await second.disconnect()
+    await third.disconnect()
+
+
+async def test_a_refused_socket_takes_no_place(cap, course, student):
+    sockets = [await joined(student, course.pk) for _ in range(2)]
+    refused = communicator_for(student, course.pk)
+    await refused.connect()
+    assert (await refused.receive_output())["code"] == 4029
+    await refused.disconnect()
+    await sockets[0].disconnect()
+
+    await (await joined(student, course.pk)).disconnect()
+    await sockets[1].disconnect()
 
 
 # The Origin check is exact.

@@ -57,7 +57,7 @@ class Element {
 
 const config = new Element("script");
 config.textContent = JSON.stringify({
-  courseId: 7, socketPath: "/ws/chat/room/7/", username: "ana", maxLength: 10,
+  courseId: 7, socketPath: "/ws/chat/room/7/", username: "ana", maxLength: 10, rateBurst: 3,
 });
 const log = new Element("div");
 const placeholder = new Element("p");
@@ -95,6 +95,12 @@ class FakeWebSocket {
 }
 FakeWebSocket.OPEN = 1;
 
+// The page's clock (Date.now), moved by the scenario alone.
+let now = 0;
+class ClockDate extends Date {
+  static now() { return now; }
+}
+
 const windowListeners = {};
 const sandbox = {
   document: {
@@ -107,7 +113,7 @@ const sandbox = {
     clearTimeout: () => {},
     addEventListener: (type, listener) => { windowListeners[type] = listener; },
   },
-  WebSocket: FakeWebSocket, JSON, Math, Array, Date, String, isNaN,
+  WebSocket: FakeWebSocket, JSON, Math, Array, Date: ClockDate, String, isNaN,
 };
 vm.createContext(sandbox);
 vm.runInContext(fs.readFileSync(scriptPath, "utf8"), sandbox);
@@ -121,7 +127,13 @@ const submit = (text) => {
 const runNextTimer = () => { const timer = timers.shift(); timer.callback(); return timer.delay; };
 const result = { url: sockets[0].url, statusBeforeOpen: status(), historyTime: historyTime.textContent };
 log.children = log.children.filter((child) => child !== history);
+const notices = () => log.children
+  .filter((item) => item.className.startsWith("notice") && item !== placeholder)
+  .map((item) => item.textContent);
+"""
 
+# What a visitor does first: chat, lose the connection, come back, be removed.
+MAIN = r"""
 sockets[0].open();
 result.statusOpen = status();
 sockets[0].receive({ id: 1, user: "bob", message: "<b>hi</b>", datetime: "2026-01-01T10:00:00+00:00" });
@@ -139,9 +151,7 @@ submit("x".repeat(11));
 result.sentAfterTooLong = sockets[0].sent.length;
 result.inputKeptWhenTooLong = elements["chat-message-input"].value === "x".repeat(11);
 sockets[0].receive({ error: "refused by the server" });
-result.notices = log.children
-  .filter((item) => item.className.startsWith("notice"))
-  .map((item) => item.textContent);
+result.notices = notices();
 
 sockets[0].drop(1006);
 result.statusDropped = status();
@@ -167,15 +177,51 @@ const timersBeforeRemoval = timers.length;
 removed.drop(4003);
 result.retriesAfterRemoval = timers.length - timersBeforeRemoval;
 result.statusRemoved = status();
-console.log(JSON.stringify(result));
+"""
+
+# The server's other closes: too fast, too many windows.
+SERVER_CLOSES = r"""
+sockets[0].open();
+sockets[0].drop(4008);
+result.noticesAfterTooFast = notices();
+result.delayAfterTooFast = runNextTimer();
+sockets[1].open();
+
+sockets[1].drop(4029);
+result.statusCrowded = status();
+result.delaysCrowded = [runNextTimer()];
+sockets[2].drop(4029);
+result.delaysCrowded.push(runNextTimer());
+result.crowdedNotices = notices().filter((text) => text.includes("too many windows")).length;
+sockets[3].open();
+result.statusBackIn = status();
+
+sockets[3].drop(1006);
+for (let number = 1; number <= 21; number += 1) {
+  submit("queued " + number);
+}
+result.statusQueued = status();
+result.queueFullNotices = notices().filter((text) => text.startsWith("Too many unsent")).length;
+runNextTimer();
+sockets[4].open();
+// a burst at once, then one at a time at the server's pace
+result.sentAtOnce = sockets[4].sent.length;
+result.paceDelays = [];
+for (let step = 0; step < 2; step += 1) {
+  const pace = timers.shift();
+  result.paceDelays.push(pace.delay);
+  now += pace.delay;
+  pace.callback();
+}
+result.sentAfterReconnect = sockets[4].sent.map((sent) => sent.message);
 """
 
 
-def run_chat_script(tmp_path, protocol="https:"):
+def run_chat_script(tmp_path, protocol="https:", scenario=MAIN):
     if NODE is None:
         pytest.fail("Node.js is needed to run the chat script: apt-get install nodejs", pytrace=False)
     harness = tmp_path / "harness.js"
-    harness.write_text(HARNESS)
+    harness.write_text(HARNESS + scenario + "console.log(JSON.stringify(result));\n")
     script = settings.BASE_DIR / "static" / "js" / "chat.js"
     completed = subprocess.run(
         [NODE, str(harness), str(script), protocol],
@@ -256,3 +302,33 @@ def test_a_removed_member_is_not_reconnected(chat_run):
     # 4003: the server closed the room to this user; retrying would only be refused.
     assert chat_run["retriesAfterRemoval"] == 0
     assert chat_run["statusRemoved"] == "disconnected: you are no longer a member of this course"
+
+
+@pytest.fixture(scope="module")
+def closes_run(tmp_path_factory):
+    return run_chat_script(tmp_path_factory.mktemp("chatjs-closes"), scenario=SERVER_CLOSES)
+
+
+def test_a_client_closed_for_flooding_is_told_and_comes_back_slowly(closes_run):
+    assert closes_run["noticesAfterTooFast"] == [
+        "You sent messages too fast and were disconnected; the chat reconnects in a few seconds."
+    ]
+    # the longest delay at once, not the usual first half second
+    assert 8000 <= closes_run["delayAfterTooFast"] <= 10000
+
+
+def test_a_window_over_the_socket_cap_says_why_once_and_keeps_trying_slowly(closes_run):
+    assert closes_run["statusCrowded"] == "waiting: the chat is open in too many windows"
+    assert closes_run["crowdedNotices"] == 1
+    for delay in closes_run["delaysCrowded"]:
+        assert 8000 <= delay <= 10000
+    assert closes_run["statusBackIn"] == "connected"
+
+
+def test_queued_messages_go_out_no_faster_than_the_server_takes_them(closes_run):
+    # rateBurst 3 at once, then one every 1/0.9 s (a little under 1 a second)
+    assert closes_run["statusQueued"] == "reconnecting… (20 messages waiting)"
+    assert closes_run["queueFullNotices"] == 1
+    assert closes_run["sentAtOnce"] == 3
+    assert all(1111 <= delay <= 1112 for delay in closes_run["paceDelays"]), closes_run["paceDelays"]
+    assert closes_run["sentAfterReconnect"] == [f"queued {number}" for number in range(1, 6)]

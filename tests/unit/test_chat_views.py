@@ -68,7 +68,7 @@ def test_enrolled_students_and_the_owner_get_the_room(client, student, course):
             assert f'id="{element_id}"' in page
 
 
-def test_the_page_tells_the_script_where_to_connect_and_the_length_limit(client, student, course):
+def test_the_page_tells_the_script_where_to_connect_and_the_limits(client, student, course):
     client.force_login(student)
 
     page = client.get(room_url(course.pk)).content.decode()
@@ -81,6 +81,8 @@ def test_the_page_tells_the_script_where_to_connect_and_the_length_limit(client,
         "socketPath": f"/ws/chat/room/{course.pk}/",
         "username": "ana",
         "maxLength": settings.CHAT_MESSAGE_MAX_LENGTH,
+        "rateBurst": settings.CHAT_RATE_BURST,
+        "ratePerSecond": settings.CHAT_RATE_PER_SECOND,
     }
     assert f'maxlength="{settings.CHAT_MESSAGE_MAX_LENGTH}"' in page
     assert "js/chat.js" in page

@@ -130,6 +130,15 @@ PROTECTED_MEDIA_ACCEL_PREFIX = None
 # Chat: the longest message accepted and how many are shown on opening a room.
 CHAT_MESSAGE_MAX_LENGTH = config("CHAT_MESSAGE_MAX_LENGTH", default=2000, cast=int)
 CHAT_HISTORY_LENGTH = config("CHAT_HISTORY_LENGTH", default=50, cast=int)
+# Chat abuse limits: a burst of messages per socket refilled at a steady rate,
+# and the sockets one user may hold open at once (docs/websocket.md, "Limits").
+CHAT_RATE_BURST = config("CHAT_RATE_BURST", default=10, cast=int)
+CHAT_RATE_PER_SECOND = config("CHAT_RATE_PER_SECOND", default=1, cast=float)
+CHAT_MAX_SOCKETS_PER_USER = config("CHAT_MAX_SOCKETS_PER_USER", default=5, cast=int)
+if CHAT_RATE_BURST < 1 or CHAT_RATE_PER_SECOND <= 0 or CHAT_MAX_SOCKETS_PER_USER < 1:
+    raise ImproperlyConfigured(
+        "CHAT_RATE_BURST and CHAT_MAX_SOCKETS_PER_USER must be at least 1, CHAT_RATE_PER_SECOND above 0"
+    )
 
 # Origins whose pages may open the chat's WebSocket. None: exactly the site's
 # own (educa.websocket.allowed_origins), not every subdomain ALLOWED_HOSTS

@@ -4,7 +4,11 @@
  * Message text is user input: it only ever reaches the page through
  * textContent, so it is shown as text and never parsed as markup. The socket
  * reconnects on its own after a drop (exponential backoff, capped); messages
- * written meanwhile are queued and sent once the connection is back.
+ * written meanwhile are queued and sent once the connection is back, no
+ * faster than the server's message rate allows. The
+ * server's close codes say when not to come back (removed from the course)
+ * or to come back slowly (too fast, too many windows); see
+ * docs/websocket.md.
  */
 (function () {
   "use strict";
@@ -18,15 +22,27 @@
   var FIRST_RETRY_MS = 500;
   var LONGEST_RETRY_MS = 10000;
   var MAX_QUEUED = 20;
+  // The server takes a burst of rateBurst messages on a socket, then
+  // ratePerSecond a second, and refuses the rest. The page keeps a little
+  // under that pace (network delays can bunch messages up): messages typed
+  // faster wait in the queue and go out as the server will take them.
+  var BURST = config.rateBurst || 10;
+  var TOKENS_PER_MS = ((config.ratePerSecond || 1) * 0.9) / 1000;
   // Close codes sent by the server (see chat/consumers.py).
   var CLOSE_TOO_BIG = 4009;
   var CLOSE_NOT_A_MEMBER = 4003;
+  var CLOSE_TOO_FAST = 4008;
+  var CLOSE_TOO_MANY_SOCKETS = 4029;
 
   var socket = null;
   var failures = 0;
   var retryTimer = null;
   var leaving = false;
+  var crowded = false;
   var queue = [];
+  var tokens = BURST;
+  var tokensAt = 0;
+  var paceTimer = null;
 
   function socketUrl() {
     var scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
@@ -112,9 +128,26 @@
     return socket !== null && socket.readyState === WebSocket.OPEN;
   }
 
+  function takeToken() {
+    var now = Date.now();
+    tokens = Math.min(BURST, tokens + (now - tokensAt) * TOKENS_PER_MS);
+    tokensAt = now;
+    if (tokens < 1) {
+      return false;
+    }
+    tokens -= 1;
+    return true;
+  }
+
   function flushQueue() {
-    while (queue.length && isOpen()) {
+    while (queue.length && isOpen() && takeToken()) {
       socket.send(JSON.stringify({ message: queue.shift() }));
+    }
+    if (queue.length && isOpen() && paceTimer === null) {
+      paceTimer = window.setTimeout(function () {
+        paceTimer = null;
+        flushQueue();
+      }, Math.ceil((1 - tokens) / TOKENS_PER_MS));
     }
   }
 
@@ -132,13 +165,18 @@
     }
   }
 
-  function scheduleReconnect() {
+  // After at least minimumDelay ms when the server asked for patience.
+  function scheduleReconnect(minimumDelay, statusText) {
     if (leaving || retryTimer !== null) {
       return;
     }
-    var delay = Math.min(LONGEST_RETRY_MS, FIRST_RETRY_MS * Math.pow(2, failures));
+    var delay = Math.max(minimumDelay || 0, Math.min(LONGEST_RETRY_MS, FIRST_RETRY_MS * Math.pow(2, failures)));
     failures += 1;
-    showWaiting();
+    if (statusText) {
+      setStatus(statusText, "reconnecting");
+    } else {
+      showWaiting();
+    }
     // A little jitter keeps a room full of clients from reconnecting in lockstep.
     retryTimer = window.setTimeout(connect, delay * (0.8 + Math.random() * 0.2));
   }
@@ -151,6 +189,10 @@
     socket = new WebSocket(socketUrl());
     socket.addEventListener("open", function () {
       failures = 0;
+      crowded = false;
+      // each socket starts with a full burst on the server
+      tokens = BURST;
+      tokensAt = Date.now();
       setStatus("connected", "connected");
       flushQueue();
     });
@@ -161,6 +203,20 @@
         // The room is closed to this user now: a new connection would be refused.
         leaving = true;
         setStatus("disconnected: you are no longer a member of this course", "disconnected");
+        return;
+      }
+      if (event.code === CLOSE_TOO_FAST) {
+        appendNotice("You sent messages too fast and were disconnected; the chat reconnects in a few seconds.", "error");
+        scheduleReconnect(LONGEST_RETRY_MS);
+        return;
+      }
+      if (event.code === CLOSE_TOO_MANY_SOCKETS) {
+        // Tried again every few seconds: it gets in once another window closes.
+        if (!crowded) {
+          crowded = true;
+          appendNotice("This chat is open in too many windows or tabs; close one of them and this one reconnects.", "error");
+        }
+        scheduleReconnect(LONGEST_RETRY_MS, "waiting: the chat is open in too many windows");
         return;
       }
       if (event.code === CLOSE_TOO_BIG) {
@@ -179,16 +235,16 @@
   }
 
   function send(text) {
-    if (isOpen()) {
-      socket.send(JSON.stringify({ message: text }));
-      return true;
-    }
     if (queue.length >= MAX_QUEUED) {
-      appendNotice("Too many unsent messages; wait for the connection to come back.", "error");
+      appendNotice("Too many unsent messages; wait for them to go out.", "error");
       return false;
     }
     queue.push(text);
-    showWaiting();
+    if (isOpen()) {
+      flushQueue();
+    } else {
+      showWaiting();
+    }
     return true;
   }
 
