@@ -13,10 +13,13 @@ and the page inserts it with ``textContent``.
 Abuse limits: each socket may send a burst of ``CHAT_RATE_BURST`` frames,
 refilled at ``CHAT_RATE_PER_SECOND``; a user holds at most
 ``CHAT_MAX_SOCKETS_PER_USER`` sockets across every Daphne process
-(``chat.sockets``). docs/websocket.md is the protocol's reference.
+(``chat.sockets``). Removal from the course and signing out reach the
+user's sockets at once through a group of their own (``chat.signals``).
+docs/websocket.md is the protocol's reference.
 """
 
 import asyncio
+import hashlib
 import json
 import logging
 import time
@@ -38,6 +41,8 @@ logger = logging.getLogger(__name__)
 CLOSE_TOO_BIG = 4009
 # Close code for a user who left the course (or was removed) while connected.
 CLOSE_NOT_A_MEMBER = 4003
+# Close code for the sockets of a session that signed out (HTTP's 401, mirrored).
+CLOSE_SIGNED_OUT = 4001
 # Close code for a client that kept sending after being told it was over the
 # message rate: RFC 6455's "policy violation" (1008), mirrored.
 CLOSE_TOO_FAST = 4008
@@ -51,6 +56,16 @@ NOT_A_MEMBER = "You are no longer a member of this course."
 
 def group_name(course_id):
     return f"chat_{course_id}"
+
+
+def user_group_name(user_id):
+    """Every socket of a user, whatever the room: how removals and sign-outs reach them."""
+    return f"chat_user_{user_id}"
+
+
+def session_digest(session_key):
+    """What identifies a session in channel-layer messages: not the key itself, a credential."""
+    return hashlib.sha256(session_key.encode()).hexdigest() if session_key else None
 
 
 class TokenBucket:
@@ -92,6 +107,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     course = None
     group = None
+    user_group = None
     registry = None
     refresher = None
     bucket = None
@@ -132,13 +148,19 @@ class ChatConsumer(AsyncWebsocketConsumer):
         )
         self.bucket = TokenBucket(settings.CHAT_RATE_BURST, settings.CHAT_RATE_PER_SECOND, self.clock)
         self.refused_in_a_row = 0
+        session = self.scope.get("session")
+        self.session = session_digest(session.session_key if session is not None else None)
         self.group = group_name(self.course.pk)
+        self.user_group = user_group_name(self.user.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.channel_layer.group_add(self.user_group, self.channel_name)
         await self.accept()
 
     async def disconnect(self, code):
         if self.group is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
+        if self.user_group is not None:
+            await self.channel_layer.group_discard(self.user_group, self.channel_name)
         if self.registry is not None:
             self.refresher.cancel()
             await self.registry.release(self.user.pk, self.channel_name)
@@ -232,6 +254,21 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         payload = {key: event[key] for key in ("id", "user", "message", "datetime")}
         await self.send(text_data=json.dumps(payload))
+
+    async def chat_membership(self, event):
+        """The user left some courses (``courses``: their ids, None for all): still in this one?"""
+        courses = event.get("courses")
+        if self.closed or (courses is not None and self.course.pk not in courses):
+            return
+        if await database_sync_to_async(chat_course_for)(self.user, self.course.pk) is None:
+            await self.send_error(NOT_A_MEMBER)
+            await self.close(code=CLOSE_NOT_A_MEMBER)
+
+    async def chat_signed_out(self, event):
+        """A session of this user signed out: close the sockets opened with it, and only those."""
+        if not self.closed and self.session is not None and event.get("session") == self.session:
+            await self.send_error("You have signed out.")
+            await self.close(code=CLOSE_SIGNED_OUT)
 
     async def send_error(self, reason):
         await self.send(text_data=json.dumps({"error": reason}))

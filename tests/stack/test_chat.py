@@ -13,6 +13,7 @@ from tests.support.journeys import (
     load_demo_courses,
     new_student,
     say,
+    signed_in,
 )
 
 pytestmark = pytest.mark.stack
@@ -140,3 +141,58 @@ def test_a_socket_over_the_cap_is_closed_with_its_own_code(stack):
         # the user's open sockets, and a classmate's, work as before
         with stack.chat(course, classmate_client) as classmate:
             say(classmate, "hello, all of your tabs", *sockets)
+
+
+REMOVE = """
+import time
+from django.contrib.auth import get_user_model
+from courses.models import Course
+course = Course.objects.get(pk={course})
+course.students.remove(get_user_model().objects.get(username="{username}"))
+print(time.time())
+"""
+
+
+def test_a_student_removed_from_the_course_stops_receiving_within_a_second(stack):
+    """The removal reaches the student's open socket from another process (web), through Redis."""
+    removed, removed_client, course = enrolled_student(stack, "removed")
+    _, bob_client, _ = enrolled_student(stack, "stays")
+    with stack.chat(course, removed_client) as socket, stack.chat(course, bob_client) as bob:
+        say(bob, "before the removal", socket)
+        closing = socket.read_until_closed()
+
+        # As the admin's course form does (course.students), from the web container.
+        output = stack.manage("shell", "-c", REMOVE.format(course=course, username=removed)).stdout
+        removed_at = float(output.strip().splitlines()[-1])
+
+        closed = closing.result()
+        assert closed.code == 4003
+        assert closed.json_frames() == [{"error": "You are no longer a member of this course."}]
+        assert closed.closed_at - removed_at <= 1.0
+        say(bob, "after the removal")
+    assert refused_status(stack, course, removed_client) == 403
+
+
+def test_signing_out_closes_that_browsers_socket_within_a_second(stack):
+    """The sockets of the session that signed out close; the same user's other browser keeps chatting."""
+    username, laptop, course = enrolled_student(stack, "signout")
+    phone = signed_in(stack, username)
+    with stack.chat(course, laptop) as on_laptop, stack.chat(course, phone) as on_phone:
+        closing = on_laptop.read_until_closed()
+        token = laptop.csrf_token()
+
+        started = time.time()
+        response = laptop.post(
+            "/accounts/logout/",
+            data={"csrfmiddlewaretoken": token},
+            headers={"Referer": laptop.url("/")},
+            allow_redirects=False,
+        )
+
+        assert response.status_code == 302
+        closed = closing.result()
+        assert closed.code == 4001
+        assert closed.json_frames() == [{"error": "You have signed out."}]
+        assert closed.closed_at - started <= 1.0
+        say(on_phone, "still here on the phone")
+    assert refused_status(stack, course, laptop) == 403

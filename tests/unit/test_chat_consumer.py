@@ -11,7 +11,8 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError
 
-from chat.consumers import TOO_FAST, ChatConsumer
+from chat import signals
+from chat.consumers import NOT_A_MEMBER, TOO_FAST, ChatConsumer
 from chat.models import Message
 from chat.sockets import LocalSockets
 from tests.support.consumers import communicator_for, joined, site_communicator
@@ -310,7 +311,9 @@ def test_deleting_a_user_deletes_their_messages_only(course, student, classmate)
     assert list(Message.objects.values_list("content", flat=True)) == ["from bob"]
 
 
-async def test_a_student_removed_from_the_course_can_no_longer_post(course, student):
+async def test_a_student_removed_from_the_course_can_no_longer_post(course, student, monkeypatch):
+    """Should the server's own close not arrive (a message already on its way), sending still checks."""
+    monkeypatch.setattr(signals, "_send", lambda group, event: None)
     communicator = await joined(student, course.pk)
     await database_sync_to_async(course.students.remove)(student)
 
@@ -494,6 +497,139 @@ async def test_a_refused_socket_takes_no_place(cap, course, student):
 
     await (await joined(student, course.pk)).disconnect()
     await sockets[1].disconnect()
+
+
+# Removal from the course closes the room at once.
+
+
+async def closed_for_not_being_a_member(communicator):
+    assert await communicator.receive_json_from() == {"error": NOT_A_MEMBER}
+    assert await communicator.receive_output() == {"type": "websocket.close", "code": 4003}
+
+
+@pytest.mark.parametrize(
+    ("remove", "leaves_every_course"),
+    [
+        pytest.param(lambda course, user: course.students.remove(user), False, id="students.remove"),
+        pytest.param(lambda course, user: user.courses_joined.remove(course), False, id="joined.remove"),
+        pytest.param(lambda course, user: course.students.clear(), False, id="students.clear"),
+        pytest.param(lambda course, user: course.students.set([]), False, id="students.set"),
+        pytest.param(lambda course, user: user.courses_joined.clear(), True, id="joined.clear"),
+    ],
+)
+async def test_a_removed_student_is_closed_at_once_and_reads_nothing_more(
+    remove, leaves_every_course, make_course, course, student
+):
+    owner = await joined(course.owner, course.pk)
+    other_course = await database_sync_to_async(make_course)("Rust for beginners", students=[student])
+    ana = await joined(student, course.pk)
+    elsewhere = await joined(student, other_course.pk)
+
+    await database_sync_to_async(remove)(course, student)
+
+    await closed_for_not_being_a_member(ana)
+    await owner.send_json_to({"message": "after ana left"})
+    assert (await owner.receive_json_from())["message"] == "after ana left"
+    assert await ana.receive_nothing()
+    if leaves_every_course:
+        await closed_for_not_being_a_member(elsewhere)
+    else:
+        # still a member of the other course, whose room stays open
+        await say_all(elsewhere, ["still here"])
+    for communicator in (owner, ana, elsewhere):
+        await communicator.disconnect()
+
+
+async def test_the_other_students_and_the_owner_stay(course, student, classmate):
+    ana = await joined(student, course.pk)
+    bob = await joined(classmate, course.pk)
+    owner = await joined(course.owner, course.pk)
+
+    await database_sync_to_async(course.students.remove)(student)
+
+    await closed_for_not_being_a_member(ana)
+    await say_all(bob, ["bob stays"], owner)
+    for communicator in (ana, bob, owner):
+        await communicator.disconnect()
+
+
+async def test_enrolling_someone_closes_nobody(make_user, course, student):
+    ana = await joined(student, course.pk)
+
+    newcomer = await database_sync_to_async(make_user)("cleo")
+    await database_sync_to_async(course.students.add)(newcomer)
+
+    assert await ana.receive_nothing()
+    await ana.disconnect()
+
+
+async def test_deleting_the_course_closes_its_room(course, student):
+    ana = await joined(student, course.pk)
+    owner = await joined(course.owner, course.pk)
+
+    await database_sync_to_async(course.delete)()
+
+    await closed_for_not_being_a_member(ana)
+    await closed_for_not_being_a_member(owner)
+
+
+async def test_a_deleted_account_is_closed(course, student, django_user_model):
+    # the socket's user is its own copy, loaded from the session
+    ana = await joined(await django_user_model.objects.aget(pk=student.pk), course.pk)
+
+    await database_sync_to_async(student.delete)()
+
+    await closed_for_not_being_a_member(ana)
+
+
+async def test_a_failed_notification_does_not_stop_the_removal(course, student, monkeypatch):
+    layer = get_channel_layer()
+
+    async def unreachable(group, message):
+        raise ConnectionError("Redis is away")
+
+    monkeypatch.setattr(layer, "group_send", unreachable)
+
+    await database_sync_to_async(course.students.remove)(student)
+
+    assert not await database_sync_to_async(course.students.filter(pk=student.pk).exists)()
+
+
+# Signing out closes the sockets of that session.
+
+
+def session_of(client, user):
+    client.force_login(user)
+    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+
+
+async def test_signing_out_closes_the_sockets_of_that_session_only(course, student, classmate):
+    from django.test import Client
+
+    laptop, phone = Client(), Client()
+    laptop_cookie = await database_sync_to_async(session_of)(laptop, student)
+    phone_cookie = await database_sync_to_async(session_of)(phone, student)
+    path = f"/ws/chat/room/{course.pk}/"
+    on_laptop = [site_communicator(path, laptop_cookie) for _ in range(2)]
+    on_phone = site_communicator(path, phone_cookie)
+    for communicator in (*on_laptop, on_phone):
+        assert (await communicator.connect())[0]
+    bob = await joined(classmate, course.pk)
+
+    await database_sync_to_async(laptop.logout)()
+
+    for communicator in on_laptop:
+        assert await communicator.receive_json_from() == {"error": "You have signed out."}
+        assert await communicator.receive_output() == {"type": "websocket.close", "code": 4001}
+    await bob.send_json_to({"message": "still reading, phone?"})
+    assert (await on_phone.receive_json_from())["message"] == "still reading, phone?"
+    for communicator in on_laptop:
+        assert await communicator.receive_nothing()
+    # and the laptop's cookie opens nothing any more
+    refused = site_communicator(path, laptop_cookie)
+    assert not (await refused.connect())[0]
+    for communicator in (*on_laptop, on_phone, bob):
+        await communicator.disconnect()
 
 
 # The Origin check is exact.

@@ -179,7 +179,7 @@ result.retriesAfterRemoval = timers.length - timersBeforeRemoval;
 result.statusRemoved = status();
 """
 
-# The server's other closes: too fast, too many windows.
+# The server's other closes: too fast, too many windows, signed out.
 SERVER_CLOSES = r"""
 sockets[0].open();
 sockets[0].drop(4008);
@@ -214,6 +214,11 @@ for (let step = 0; step < 2; step += 1) {
   pace.callback();
 }
 result.sentAfterReconnect = sockets[4].sent.map((sent) => sent.message);
+
+const timersBeforeSignOut = timers.length;
+sockets[4].drop(4001);
+result.retriesAfterSignOut = timers.length - timersBeforeSignOut;
+result.statusSignedOut = status();
 """
 
 
@@ -332,3 +337,8 @@ def test_queued_messages_go_out_no_faster_than_the_server_takes_them(closes_run)
     assert closes_run["sentAtOnce"] == 3
     assert all(1111 <= delay <= 1112 for delay in closes_run["paceDelays"]), closes_run["paceDelays"]
     assert closes_run["sentAfterReconnect"] == [f"queued {number}" for number in range(1, 6)]
+
+
+def test_a_signed_out_user_is_not_reconnected(closes_run):
+    assert closes_run["retriesAfterSignOut"] == 0
+    assert closes_run["statusSignedOut"] == "disconnected: you signed out"

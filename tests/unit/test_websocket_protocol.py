@@ -9,9 +9,9 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import DatabaseError
 
-from chat import consumers
+from chat import consumers, signals
 from chat.consumers import ChatConsumer
-from tests.support.consumers import joined
+from tests.support.consumers import joined, site_communicator
 
 pytestmark = [pytest.mark.unit, pytest.mark.django_db(transaction=True)]
 
@@ -103,6 +103,9 @@ def test_every_documented_error_is_what_the_server_answers(row, course, student,
             raise DatabaseError("database is gone")
 
         monkeypatch.setattr(ChatConsumer, "save_message", failing_save)
+    if "after leaving the course" in sent:
+        # the server's own close (tested below) would come first otherwise
+        monkeypatch.setattr(signals, "_send", lambda group, event: None)
     over_rate = "CHAT_RATE_BURST" in sent
     if over_rate:
         # no token comes back while the test runs, however slow the machine
@@ -131,6 +134,34 @@ def test_every_documented_error_is_what_the_server_answers(row, course, student,
     if closed is not None:
         code = int(re.search(r"closed with (\d+)", answer)[1])
         assert closed == {"type": "websocket.close", "code": code}
+
+
+@pytest.mark.parametrize("row", table("### Closed by the server at once"), ids=lambda row: row[0][:30])
+def test_every_documented_close_by_the_server_is_what_the_socket_gets(row, client, course, student):
+    change, answer = row
+    expected = json.loads(code_spans(answer)[0])
+    code = int(re.search(r"closes them with (\d+)", answer)[1])
+    client.force_login(student)
+    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+
+    async def exchange():
+        ana = site_communicator(f"/ws/chat/room/{course.pk}/", cookie)
+        connected, _ = await ana.connect()
+        assert connected
+        if "leaves the course" in change:
+            await database_sync_to_async(course.students.remove)(student)
+        elif "signs out" in change:
+            await database_sync_to_async(client.logout)()
+        else:
+            raise AssertionError(f"no way to make this change: {change}")
+        received = await ana.receive_json_from()
+        closed = await ana.receive_output()
+        await ana.disconnect()
+        return received, closed
+
+    received, closed = _run(exchange)
+    assert received == expected
+    assert closed == {"type": "websocket.close", "code": code}
 
 
 def test_the_documented_limits_are_the_settings_defaults():

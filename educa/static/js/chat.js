@@ -6,8 +6,8 @@
  * reconnects on its own after a drop (exponential backoff, capped); messages
  * written meanwhile are queued and sent once the connection is back, no
  * faster than the server's message rate allows. The
- * server's close codes say when not to come back (removed from the course)
- * or to come back slowly (too fast, too many windows); see
+ * server's close codes say when not to come back (removed from the course,
+ * signed out) or to come back slowly (too fast, too many windows); see
  * docs/websocket.md.
  */
 (function () {
@@ -31,6 +31,7 @@
   // Close codes sent by the server (see chat/consumers.py).
   var CLOSE_TOO_BIG = 4009;
   var CLOSE_NOT_A_MEMBER = 4003;
+  var CLOSE_SIGNED_OUT = 4001;
   var CLOSE_TOO_FAST = 4008;
   var CLOSE_TOO_MANY_SOCKETS = 4029;
 
@@ -199,10 +200,15 @@
     socket.addEventListener("message", onFrame);
     socket.addEventListener("close", function (event) {
       socket = null;
-      if (event.code === CLOSE_NOT_A_MEMBER) {
+      if (event.code === CLOSE_NOT_A_MEMBER || event.code === CLOSE_SIGNED_OUT) {
         // The room is closed to this user now: a new connection would be refused.
         leaving = true;
-        setStatus("disconnected: you are no longer a member of this course", "disconnected");
+        setStatus(
+          event.code === CLOSE_SIGNED_OUT
+            ? "disconnected: you signed out"
+            : "disconnected: you are no longer a member of this course",
+          "disconnected"
+        );
         return;
       }
       if (event.code === CLOSE_TOO_FAST) {
