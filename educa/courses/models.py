@@ -6,7 +6,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from .fields import OrderedModelMixin, OrderField
-from .validators import validate_file_extension, validate_upload_size
+from .validators import validate_file_extension, validate_image_format, validate_upload_size
 
 
 class Subject(models.Model):
@@ -101,8 +101,9 @@ class File(ItemBase):
 
 
 class Image(ItemBase):
-    # ImageField opens the upload with Pillow, so a renamed non-image is refused.
-    file = models.ImageField(upload_to="images", validators=[validate_upload_size])
+    # ImageField opens the upload with Pillow; validate_image_format keeps to
+    # the formats browsers show and decodes the whole picture.
+    file = models.ImageField(upload_to="images", validators=[validate_upload_size, validate_image_format])
 
 
 class Video(ItemBase):

@@ -118,6 +118,9 @@ def protected_media(request, path):
     the answer says nothing about which files exist. In production NGINX sends
     the bytes: the response only carries ``X-Accel-Redirect`` to its internal
     location. Without that setting (development, tests) Django streams the file.
+    Only pictures open in the page; every other file is a download
+    (``attachment``), so nothing an instructor uploads renders as a document
+    of the site's origin.
     """
     name = _canonical_media_name(path)
     item = _uploaded_item(name) if name else None
@@ -129,9 +132,16 @@ def protected_media(request, path):
     if prefix:
         response = HttpResponse(content_type=content_type)
         response["X-Accel-Redirect"] = f"{prefix.rstrip('/')}/{quote(name)}"
-        response["Content-Disposition"] = content_disposition_header(False, posixpath.basename(name))
+        response["Content-Disposition"] = content_disposition_header(
+            not isinstance(item, Image), posixpath.basename(name)
+        )
     else:
-        response = FileResponse(default_storage.open(name, "rb"), content_type=content_type)
+        response = FileResponse(
+            default_storage.open(name, "rb"),
+            content_type=content_type,
+            as_attachment=not isinstance(item, Image),
+            filename=posixpath.basename(name),
+        )
     # Only the user's own browser may keep a copy, never a shared cache.
     response["Cache-Control"] = "private"
     return response

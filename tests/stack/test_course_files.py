@@ -56,10 +56,13 @@ def test_enrolled_student_downloads_the_file_sent_by_nginx(stack, course_with_fi
     assert download.content == PDF
     assert download.headers["Content-Type"] == "application/pdf"
     assert "X-Accel-Redirect" not in download.headers
-    # never kept by shared caches, and a document that can run no script
+    # never kept by shared caches, a download rather than a page, and
+    # sandboxed should a browser open it anyway
     cache_control = download.raw.headers.getlist("Cache-Control")
     assert len(cache_control) == 1 and cache_control[0].startswith("private"), cache_control
-    assert "default-src 'none'" in download.headers["Content-Security-Policy"]
+    assert download.headers["Content-Disposition"].startswith("attachment")
+    policy = download.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in policy and "sandbox" in policy
 
     # a visitor is asked to sign in; a user outside the course finds no file
     anonymous = stack.client().get(link[1], allow_redirects=False)
