@@ -92,7 +92,8 @@ def test_student_registers_enrols_and_reads_every_module(built_course, browsing,
         assert response.status == 200
         assert headers["content-type"] == "image/png"
         assert headers["accept-ranges"] == "bytes" and headers.get("etag")
-        assert headers["content-security-policy"].startswith("default-src 'none'")
+        policy = headers["content-security-policy"]
+        assert policy.startswith("default-src 'none'") and policy.endswith("; sandbox")
         assert headers["cache-control"].startswith("private")
         assert "x-accel-redirect" not in headers
 
