@@ -7,9 +7,13 @@ from io import StringIO
 import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command, get_commands
+from django.test import RequestFactory
 
 from tests.support.settings import clean_environment
 from tests.support.system import MANAGE, PROJECT_DIR
+
+# the lockout check (django-axes) takes part in every sign-in and needs its request
+SIGN_IN = RequestFactory().post("/accounts/login/")
 
 pytestmark = pytest.mark.unit
 
@@ -59,7 +63,7 @@ def test_noinput_with_the_account_in_the_environment_creates_an_administrator(ac
     out = StringIO()
     call_command("createsuperuser", interactive=False, stdout=out)
     assert "Superuser created successfully." in out.getvalue()
-    user = authenticate(username="admin", password="Admin-pass-123")
+    user = authenticate(SIGN_IN, username="admin", password="Admin-pass-123")
     assert user is not None and user.is_superuser and user.is_staff
     assert user.email == "admin@example.com"
 
@@ -131,7 +135,8 @@ def test_manage_py_noinput_with_the_environment_creates_the_administrator(local_
     check = local_manage(
         "shell",
         "-c",
-        "from django.contrib.auth import authenticate; "
-        "print(authenticate(username='admin', password='Admin-pass-123').is_superuser)",
+        "from django.contrib.auth import authenticate; from django.test import RequestFactory; "
+        "print(authenticate(RequestFactory().post('/accounts/login/'), "
+        "username='admin', password='Admin-pass-123').is_superuser)",
     )
     assert check.stdout.strip().splitlines()[-1] == "True", check.stderr

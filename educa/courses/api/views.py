@@ -39,9 +39,13 @@ class CourseViewSet(viewsets.ReadOnlyModelViewSet):
         .order_by("-created", "-pk")
     )
     serializer_class = CourseSerializer
+    # ScopedRateThrottle's scope: none but for the actions that name one
+    throttle_scope = None
 
+    # enrolling has a rate of its own (API_THROTTLE_ENROLL): a person enrols
+    # in a few courses, a script in all of them
     @extend_schema(request=None, responses=EnrollmentSerializer)
-    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
+    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated], throttle_scope="enroll")
     def enroll(self, request, *args, **kwargs):
         """Enrol the requesting user; enrolling twice changes nothing."""
         course = self.get_object()

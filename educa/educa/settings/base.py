@@ -4,6 +4,7 @@ Nothing here needs a running service: the environment-specific modules add
 PostgreSQL and Redis (prod) or their in-process stand-ins (local, test).
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -30,6 +31,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.sitemaps",
+    # sign-in lockout after repeated wrong passwords (see "Sign-in" below)
+    "axes",
     "rest_framework",
     "drf_spectacular",
     # Swagger UI's files, collected with the rest: the API page loads nothing from a CDN.
@@ -57,6 +60,15 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "courses.middleware.SubdomainCourseMiddleware",
+    # turns a locked-out sign-in into the lockout answer; django-axes asks for it last
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes checks the lockout before any password is hashed, then the
+# usual user table.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "educa.urls"
@@ -102,6 +114,29 @@ LOGIN_URL = reverse_lazy("login")
 LOGIN_REDIRECT_URL = reverse_lazy("after_login")
 LOGOUT_REDIRECT_URL = reverse_lazy("course_list")
 
+# Sign-in lockout (django-axes, a maintained library rather than our own
+# counters). After LOGIN_FAILURE_LIMIT wrong passwords for one account from
+# one address, that account is refused from that address for
+# LOGIN_LOCKOUT_MINUTES: counting the pair rather than the account alone
+# means a stranger cannot lock a student out by guessing wrong on purpose.
+# NGINX limits the sign-in attempts of each address as a whole
+# (config/nginx). An admin unlocks an account early in the admin's "Access
+# attempts" or with ``manage.py axes_reset_username <name>``.
+AXES_FAILURE_LIMIT = config("LOGIN_FAILURE_LIMIT", default=5, cast=int)
+_LOCKOUT_MINUTES = config("LOGIN_LOCKOUT_MINUTES", default=15, cast=int)
+AXES_COOLOFF_TIME = timedelta(minutes=_LOCKOUT_MINUTES)
+if AXES_FAILURE_LIMIT < 1 or _LOCKOUT_MINUTES < 1:
+    raise ImproperlyConfigured("LOGIN_FAILURE_LIMIT and LOGIN_LOCKOUT_MINUTES must be at least 1")
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# The address is the connection's (REMOTE_ADDR, which NGINX sets from the
+# peer), never a header a client could write.
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+AXES_LOCKOUT_CALLABLE = "educa.lockout.locked_out"
+# Failed attempts are kept (they are the lockout); successful sign-ins are
+# not logged in the database as well.
+AXES_DISABLE_ACCESS_LOG = True
+
 # The admin lives at a configurable path so it is not where scanners look.
 ADMIN_URL = config("ADMIN_URL", default="admin/")
 
@@ -114,11 +149,15 @@ PAGE_CACHE_REFRESH_URL = config("PAGE_CACHE_REFRESH_URL", default="")
 if PAGE_CACHE_REFRESH_URL and not PAGE_CACHE_REFRESH_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured(f"PAGE_CACHE_REFRESH_URL must be an http(s) URL: {PAGE_CACHE_REFRESH_URL!r}")
 
-# One limit for every upload; NGINX's client_max_body_size is set from the same
-# variable so a too-large body is refused before it reaches Django.
+# One limit for every uploaded file; NGINX takes a body that large only at
+# the addresses that upload files (every other one gets 1 MB) and sets its
+# limit from the same variable, so a too-large body is refused before it
+# reaches Django. The rest of a request (form fields, JSON) stays under
+# Django's own in-memory limit, DATA_UPLOAD_MAX_MEMORY_SIZE, left at 2.5 MB;
+# uploaded files are not held in memory past 2.5 MB either
+# (FILE_UPLOAD_MAX_MEMORY_SIZE) but written to /tmp.
 UPLOAD_MAX_MB = config("UPLOAD_MAX_MB", default=10, cast=int)
 UPLOAD_MAX_BYTES = UPLOAD_MAX_MB * 1024 * 1024
-DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES
 FILE_UPLOAD_PERMISSIONS = 0o640
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750
 
@@ -158,6 +197,22 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_PAGINATION_CLASS": "courses.api.pagination.StrictPageNumberPagination",
+    # Per client: an address for anonymous requests, the account once signed
+    # in, and a scope of its own for enrolling (courses.api.views). The
+    # address is REMOTE_ADDR (NUM_PROXIES 0): NGINX is the only proxy and sets
+    # it. Over a rate the answer is 429 with Retry-After. NGINX limits each
+    # address's API requests per second as well (config/nginx).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+        "rest_framework.throttling.ScopedRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": config("API_THROTTLE_ANON", default="600/min"),
+        "user": config("API_THROTTLE_USER", default="600/min"),
+        "enroll": config("API_THROTTLE_ENROLL", default="30/hour"),
+    },
+    "NUM_PROXIES": 0,
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
@@ -196,5 +251,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": config("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # its start-up banner would open every manage.py command's output;
+        # failed sign-ins and lockouts (axes.handlers ...) are still logged
+        "axes.apps": {"level": "WARNING"},
     },
 }
