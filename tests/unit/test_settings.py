@@ -59,22 +59,71 @@ def test_secret_can_come_from_a_file(tmp_path, monkeypatch):
     assert prod.SECRET_KEY == "from-a-file-" + "y" * 50
 
 
+def redis_clients(prod):
+    """The cache's OPTIONS and the channel layer's host, as the settings give them to the clients."""
+    return prod.CACHES["default"]["OPTIONS"], prod.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]
+
+
 def test_cache_and_channel_layer_use_separate_databases_and_the_password(monkeypatch):
     prod = load_prod(monkeypatch)
-    cache_url = prod.CACHES["default"]["LOCATION"]
-    layer_host = prod.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]
-    assert cache_url == "redis://:redis-password@cache:6379/0"
-    assert layer_host["address"] == "redis://:redis-password@cache:6379/1"
+    cache_options, layer_host = redis_clients(prod)
+    assert prod.CACHES["default"]["LOCATION"] == prod.REDIS_CACHE_URL == "redis://cache:6379/0"
+    assert layer_host["address"] == prod.REDIS_CHANNEL_LAYER_URL == "redis://cache:6379/1"
+    # The password is a client option (masked in error reports), never in a URL.
+    assert cache_options["password"] == layer_host["password"] == "redis-password"
+    assert "username" not in cache_options
     # Plain redis:// must not get TLS options (redis-py would reject them).
-    assert "ssl_cert_reqs" not in prod.CACHES["default"]["OPTIONS"]
+    assert "ssl_cert_reqs" not in cache_options
     # A dead Redis must not hang a request.
-    assert prod.CACHES["default"]["OPTIONS"]["socket_timeout"] <= 5
+    assert cache_options["socket_timeout"] <= 5
     assert layer_host["socket_connect_timeout"] <= 5
 
 
 def test_password_in_url_wins_over_redis_password(monkeypatch):
     prod = load_prod(monkeypatch, REDIS_URL="redis://:in-url@cache:6379")
-    assert prod.CACHES["default"]["LOCATION"] == "redis://:in-url@cache:6379/0"
+    cache_options, layer_host = redis_clients(prod)
+    assert prod.CACHES["default"]["LOCATION"] == "redis://cache:6379/0"
+    assert layer_host["address"] == "redis://cache:6379/1"
+    assert cache_options["password"] == layer_host["password"] == "in-url"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://educa%40acl:p%40ss%3Aw%2Frd@cache:6379",
+        "redis://cache:6379?username=educa%40acl&password=p%40ss%3Aw%2Frd&health_check_interval=10",
+        "rediss://educa%40acl:p%40ss%3Aw%2Frd@[::1]:6380/5?ssl_cert_reqs=none",
+    ],
+)
+def test_credentials_in_the_url_move_to_the_options_as_redis_py_reads_them(monkeypatch, url):
+    """The URL without credentials plus the options connect exactly as the URL alone would."""
+    from redis import ConnectionPool
+
+    prod = load_prod(monkeypatch, REDIS_URL=url)
+    cache_options, layer_host = redis_clients(prod)
+    for options in (cache_options, layer_host):
+        assert options["username"] == "educa@acl"
+        assert options["password"] == "p@ss:w/rd"
+    for stored in (prod.REDIS_CACHE_URL, prod.REDIS_CHANNEL_LAYER_URL):
+        assert "p%40ss" not in stored
+        assert "educa%40acl" not in stored
+        assert "@" not in stored
+
+    as_given = ConnectionPool.from_url(url.replace("/5?", "?"), db=0).connection_kwargs
+    as_stored = ConnectionPool.from_url(prod.REDIS_CACHE_URL, **cache_options).connection_kwargs
+    for name in ("username", "password", "host", "port", "db", "connection_class", "ssl_cert_reqs"):
+        assert as_stored.get(name) == as_given.get(name), name
+
+
+def test_no_stored_url_carries_the_password(monkeypatch):
+    prod = load_prod(monkeypatch, REDIS_URL="rediss://acl-user:url-password@cache:6380")
+    cache_options, layer_host = redis_clients(prod)
+    assert cache_options["password"] == layer_host["password"] == "url-password"
+    for stored in (prod.CACHES["default"]["LOCATION"], layer_host["address"]):
+        assert stored.startswith("rediss://cache:6380/")
+    # Upper-case names are settings, even with a leading underscore: none keeps the credentials.
+    leftovers = [name for name in dir(prod) if name.isupper() and "url-password" in repr(getattr(prod, name))]
+    assert leftovers == ["CACHES", "CHANNEL_LAYERS"]
 
 
 def test_rediss_verifies_the_certificate_by_default_for_cache_and_channel_layer(monkeypatch):
@@ -104,6 +153,24 @@ def test_redis_options_are_accepted_by_redis_py(monkeypatch):
     connection = pool.make_connection()
     assert connection.cert_reqs == ssl.CERT_REQUIRED
     assert connection.ca_certs == "/certs/ca.pem"
+    assert connection.password == "redis-password"
+
+
+def test_the_clients_receive_the_password(monkeypatch):
+    """Django's RedisCache and channels_redis pass the options on to their connections."""
+    from channels_redis.core import RedisChannelLayer
+    from django.core.cache.backends.redis import RedisCache
+
+    prod = load_prod(monkeypatch, REDIS_URL="redis://acl-user@cache:6379")
+    cache_settings = prod.CACHES["default"]
+    cache = RedisCache(cache_settings["LOCATION"], cache_settings)
+    cache_connection = cache._cache._get_connection_pool(write=True).make_connection()
+    layer = RedisChannelLayer(**prod.CHANNEL_LAYERS["default"]["CONFIG"])
+    layer_connection = layer.create_pool(0).make_connection()
+    for connection, db in ((cache_connection, 0), (layer_connection, 1)):
+        assert connection.username == "acl-user"
+        assert connection.password == "redis-password"
+        assert (connection.host, connection.port, connection.db) == ("cache", 6379, db)
 
 
 @pytest.mark.parametrize(

@@ -7,13 +7,21 @@ secrets arrive: ``NAME_FILE=/path`` or ``/run/secrets/<name>``.
 
 import ssl
 from pathlib import Path
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import unquote, unquote_plus, urlsplit, urlunsplit
 
 from decouple import Csv, config
 
 SECRETS_DIR = Path("/run/secrets")
 
-__all__ = ["Csv", "config", "required", "secret", "redis_connection_kwargs", "redis_url"]
+__all__ = [
+    "Csv",
+    "config",
+    "required",
+    "secret",
+    "redis_connection_kwargs",
+    "redis_url",
+    "split_redis_credentials",
+]
 
 
 class MissingSetting(SystemExit):
@@ -56,19 +64,57 @@ def required(name, cast=str):
 _CERT_REQS = {"required": ssl.CERT_REQUIRED, "optional": ssl.CERT_OPTIONAL, "none": ssl.CERT_NONE}
 
 
-def redis_url(base_url, db, password=None):
-    """Point ``base_url`` at database ``db``, adding ``password`` unless the URL has one.
+def _redis_scheme(parts):
+    if parts.scheme not in ("redis", "rediss"):
+        raise SystemExit(f"educa: REDIS_URL must start with redis:// or rediss://, got {parts.scheme!r}.")
+
+
+def split_redis_credentials(url, password=None):
+    """Return ``(url, credentials)``: ``url`` without a user name or password, and those as client options.
+
+    The Redis URLs end up in settings, and Django prints settings in full in
+    ``diffsettings`` and in the error reports it e-mails to ADMINS, where it
+    masks a value only under a name that looks secret (``PASSWORD``, ``KEY``
+    ...): a password inside a URL would go out as it is. So the password
+    travels as the redis-py client option ``password``, next to the URL.
+
+    ``password`` is REDIS_PASSWORD. Credentials an operator wrote into the URL
+    itself (``redis://user:pw@host``, or ``?password=`` which redis-py reads
+    too) are taken out of it into the options, decoded as redis-py would
+    decode them; a password there wins over REDIS_PASSWORD, and a user name
+    is kept for a Redis ACL user.
+    """
+    parts = urlsplit(url)
+    _redis_scheme(parts)
+    credentials = {"password": password} if password else {}
+    kept, from_query = [], {}
+    for item in parts.query.split("&") if parts.query else ():
+        name, _, value = item.partition("=")
+        name = unquote_plus(name)
+        if name not in ("username", "password"):
+            kept.append(item)
+        elif value and name not in from_query:  # redis-py takes the first value given
+            from_query[name] = unquote_plus(value)
+    credentials.update(from_query)
+    user_info, at, host = parts.netloc.rpartition("@")
+    if at:
+        username, _, url_password = user_info.partition(":")
+        if username:
+            credentials["username"] = unquote(username)
+        if url_password:
+            credentials["password"] = unquote(url_password)
+    return urlunsplit((parts.scheme, host, parts.path, "&".join(kept), parts.fragment)), credentials
+
+
+def redis_url(base_url, db):
+    """Point ``base_url`` (without credentials, see split_redis_credentials) at database ``db``.
 
     The cache and the channel layer share one Redis server but never a database,
     so flushing the cache cannot drop chat messages in flight.
     """
     parts = urlsplit(base_url)
-    if parts.scheme not in ("redis", "rediss"):
-        raise SystemExit(f"educa: REDIS_URL must start with redis:// or rediss://, got {parts.scheme!r}.")
-    netloc = parts.netloc
-    if password and "@" not in netloc:
-        netloc = f":{quote(password, safe='')}@{netloc}"
-    return urlunsplit((parts.scheme, netloc, f"/{db}", parts.query, ""))
+    _redis_scheme(parts)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, ""))
 
 
 def redis_connection_kwargs(url, cert_reqs="required", ca_certs=None, timeout=5.0):

@@ -8,7 +8,7 @@ default.
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .env import Csv, config, redis_connection_kwargs, redis_url, required, secret
+from .env import Csv, config, redis_connection_kwargs, redis_url, required, secret, split_redis_credentials
 
 DEBUG = False
 SECRET_KEY = required("SECRET_KEY")
@@ -48,24 +48,25 @@ DATABASES = {
 
 # Redis: one server, separate databases for the cache and the channel layer.
 # Both get the same TLS options, so rediss:// with a private CA works for both.
-_REDIS_BASE = required("REDIS_URL")
-_REDIS_PASSWORD = secret("REDIS_PASSWORD")
+# The password is a client option, never part of a URL: Django prints the
+# URLs as they are (diffsettings, the error reports e-mailed to ADMINS) but
+# masks an option called "password" (see env.split_redis_credentials).
+_REDIS_BASE, _REDIS_CREDENTIALS = split_redis_credentials(required("REDIS_URL"), secret("REDIS_PASSWORD"))
 _REDIS_OPTIONS = {
     "cert_reqs": config("REDIS_SSL_CERT_REQS", default="required"),
     "ca_certs": config("REDIS_SSL_CA_CERTS", default=None),
     "timeout": config("REDIS_TIMEOUT", default=2.0, cast=float),
 }
-REDIS_CACHE_URL = redis_url(_REDIS_BASE, config("REDIS_CACHE_DB", default=0, cast=int), _REDIS_PASSWORD)
-REDIS_CHANNEL_LAYER_URL = redis_url(
-    _REDIS_BASE, config("REDIS_CHANNEL_LAYER_DB", default=1, cast=int), _REDIS_PASSWORD
-)
+REDIS_CACHE_URL = redis_url(_REDIS_BASE, config("REDIS_CACHE_DB", default=0, cast=int))
+REDIS_CHANNEL_LAYER_URL = redis_url(_REDIS_BASE, config("REDIS_CHANNEL_LAYER_DB", default=1, cast=int))
 
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_CACHE_URL,
         "KEY_PREFIX": "educa",
-        "OPTIONS": redis_connection_kwargs(REDIS_CACHE_URL, **_REDIS_OPTIONS),
+        # Django's RedisCache hands OPTIONS to redis-py's ConnectionPool.from_url.
+        "OPTIONS": {**redis_connection_kwargs(REDIS_CACHE_URL, **_REDIS_OPTIONS), **_REDIS_CREDENTIALS},
     }
 }
 
@@ -79,10 +80,13 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
+            # channels_redis hands each host's keys besides "address" to
+            # redis.asyncio's ConnectionPool.from_url.
             "hosts": [
                 {
                     "address": REDIS_CHANNEL_LAYER_URL,
                     **redis_connection_kwargs(REDIS_CHANNEL_LAYER_URL, **_REDIS_OPTIONS),
+                    **_REDIS_CREDENTIALS,
                     "socket_timeout": _REDIS_OPTIONS["timeout"] + _CHANNEL_LAYER_BRPOP_TIMEOUT,
                     # a chat message is worth one more try; a cache read is not
                     "retry_on_timeout": True,
@@ -93,6 +97,9 @@ CHANNEL_LAYERS = {
         },
     }
 }
+# Django takes every upper-case name of this module as a setting, a leading
+# underscore included: the credentials stay in the client options only.
+del _REDIS_CREDENTIALS
 
 # Sessions in the database: a Redis restart must not log everybody out
 # (Django's database sessions, refusing cookies that are not a session key).
