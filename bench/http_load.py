@@ -11,6 +11,7 @@ logs in, enrols or checks a page verifies the stack's certificate.
 """
 
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -45,6 +46,8 @@ class HttpResult:
     latency_ms: dict
     # CPU seconds wrk itself used: the load generator shares the machine
     generator_cpu_seconds: float = 0.0
+    # answers by status code ("200": n), when the run counted them
+    statuses: dict | None = None
 
     @property
     def requests_per_second(self):
@@ -65,6 +68,7 @@ class HttpResult:
             "errors": self.errors,
             "latency_ms": self.latency_ms,
             "generator_cpu_seconds": round(self.generator_cpu_seconds, 2),
+            "statuses": self.statuses,
         }
 
 
@@ -73,13 +77,14 @@ def children_cpu_seconds():
     return usage.ru_utime + usage.ru_stime
 
 
-def run_wrk(url, duration, connections, threads=2, headers=(), timeout=30):
+def run_wrk(url, duration, connections, threads=2, headers=(), timeout=30, count_statuses=False):
     """Load ``url`` for ``duration`` seconds with ``connections`` keep-alive connections.
 
     ``headers`` are "Name: value" strings sent with every request (e.g. the
     session cookie of a signed-in student). A request without an answer
     after ``timeout`` seconds counts as a timeout error instead of stalling
-    the run.
+    the run. ``count_statuses`` counts the answers by status code as well
+    (at some cost to wrk's own speed).
     """
     command = [
         require_wrk(),
@@ -93,7 +98,8 @@ def run_wrk(url, duration, connections, threads=2, headers=(), timeout=30):
         command += ["--header", header]
     command.append(url)
     cpu_before = children_cpu_seconds()
-    completed = subprocess.run(command, capture_output=True, text=True, timeout=duration + 120)
+    env = {**os.environ, "WRK_COUNT_STATUSES": "1"} if count_statuses else None
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=duration + 120, env=env)
     generator_cpu = children_cpu_seconds() - cpu_before
     if completed.returncode != 0:
         raise RuntimeError(f"wrk failed ({completed.returncode}):\n{completed.stdout}\n{completed.stderr}")
@@ -110,4 +116,5 @@ def run_wrk(url, duration, connections, threads=2, headers=(), timeout=30):
         errors=summary["errors"],
         latency_ms={name: round(value / 1000, 2) for name, value in latency.items()},
         generator_cpu_seconds=generator_cpu,
+        statuses=summary["statuses"] if count_statuses else None,
     )
