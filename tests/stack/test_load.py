@@ -4,9 +4,9 @@ The short mode of bench/pages.py against the shared stack: every kind of
 request (a static file, the cached anonymous pages, a student's player, an
 API list, /healthz) at 128 connections. Every answer must be 2xx or 3xx and
 none may time out (the API list may also be refused with 429: from one
-address, the load is over NGINX's per-address API rate by design); at least one worker must be recycled during the run
-(max-requests), so recycling under load is part of what passes. Speed is
-printed, never asserted.
+address, the load is over NGINX's per-address API rate by design); at least
+one worker must be recycled during the run (max-requests), so recycling
+under load is part of what passes. Speed is printed, never asserted.
 """
 
 import pytest
