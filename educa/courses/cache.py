@@ -104,6 +104,15 @@ def _cached(operation, description):
     return result
 
 
+def guarded(operation, description):
+    """Run ``operation`` (which uses the cache) behind the breaker, for callers elsewhere.
+
+    Raises CacheUnavailable when the cache fails or failed moments ago; the
+    caller decides what "no cache" means for it.
+    """
+    return _cached(operation, description)
+
+
 def _course_version_key(course_id):
     return f"course:{course_id}:version"
 

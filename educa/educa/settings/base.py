@@ -200,12 +200,13 @@ REST_FRAMEWORK = {
     # Per client: an address for anonymous requests, the account once signed
     # in, and a scope of its own for enrolling (courses.api.views). The
     # address is REMOTE_ADDR (NUM_PROXIES 0): NGINX is the only proxy and sets
-    # it. Over a rate the answer is 429 with Retry-After. NGINX limits each
-    # address's API requests per second as well (config/nginx).
+    # it. Over a rate the answer is 429 with Retry-After. While Redis is
+    # unavailable the rates are not counted (courses.api.throttling); NGINX
+    # limits each address's API requests per second as well (config/nginx).
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
-        "rest_framework.throttling.ScopedRateThrottle",
+        "courses.api.throttling.AnonRateThrottle",
+        "courses.api.throttling.UserRateThrottle",
+        "courses.api.throttling.ScopedRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": config("API_THROTTLE_ANON", default="600/min"),
