@@ -240,6 +240,10 @@ EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 # The sender follows the site, as in the compose file.
 DEFAULT_FROM_EMAIL = config("DEFAULT_FROM_EMAIL", default=f"educa <noreply@{SITE_DOMAIN}>")
 
+# Error reports (the e-mail to ADMINS) mask the secrets' values wherever they
+# appear, not only the settings named like secrets (educa.error_reports).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "educa.error_reports.SecretValueFilter"
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
