@@ -21,8 +21,9 @@ ALLOWED_HOSTS = []
 INSTALLED_APPS = [
     # Daphne's runserver replaces Django's: the first app with a command name wins.
     "daphne",
-    # The project's own management commands (check_services, and the
-    # createsuperuser that replaces django.contrib.auth's, hence before it).
+    # The project's own management commands (check_services, a diffsettings
+    # that masks secrets, and the createsuperuser that replaces
+    # django.contrib.auth's, hence before it).
     "educa",
     "django.contrib.admin",
     "django.contrib.auth",
