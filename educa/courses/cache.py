@@ -97,20 +97,16 @@ def _new_cache_new_memory(setting, **kwargs):
         _breaker.reset()
 
 
-def _cached(operation, description):
-    """Run ``operation`` against the cache; raise CacheUnavailable if it cannot."""
+def guarded(operation, description):
+    """Run ``operation`` (which uses the cache) behind the breaker.
+
+    Raises CacheUnavailable when the cache fails or failed moments ago; the
+    caller decides what "no cache" means for it (here: compute uncached; the
+    API's throttles: let the request through).
+    """
     result = _breaker.call(operation, description)
     _breaker.succeeded()
     return result
-
-
-def guarded(operation, description):
-    """Run ``operation`` (which uses the cache) behind the breaker, for callers elsewhere.
-
-    Raises CacheUnavailable when the cache fails or failed moments ago; the
-    caller decides what "no cache" means for it.
-    """
-    return _cached(operation, description)
 
 
 def _course_version_key(course_id):
@@ -126,7 +122,7 @@ def _get_version(key):
         return version
 
     try:
-        return _cached(read, f"reading {key}")
+        return guarded(read, f"reading {key}")
     except CacheUnavailable:
         return None
 
@@ -139,7 +135,7 @@ def _bump(key):
             cache.set(key, 2, timeout=None)
 
     try:
-        _cached(bump, f"invalidating {key}")
+        guarded(bump, f"invalidating {key}")
     except CacheUnavailable:
         _breaker.forget_invalidation()
 
@@ -183,7 +179,7 @@ def get_or_compute(key, compute, timeout=None):
     if key is None:
         return compute()
     try:
-        value = _cached(lambda: cache.get(key), f"reading {key}")
+        value = guarded(lambda: cache.get(key), f"reading {key}")
     except CacheUnavailable:
         return compute()
     if value is None:
@@ -191,5 +187,5 @@ def get_or_compute(key, compute, timeout=None):
         if value is None:
             return None
         with contextlib.suppress(CacheUnavailable):
-            _cached(lambda: cache.set(key, value, timeout), f"writing {key}")
+            guarded(lambda: cache.set(key, value, timeout), f"writing {key}")
     return value

@@ -16,19 +16,16 @@ from django.views.debug import SafeExceptionReporterFilter
 SHORTEST_SECRET = 6
 
 
-def _secret_values():
-    candidates = [
-        settings.SECRET_KEY,
-        *getattr(settings, "SECRET_KEY_FALLBACKS", []),
-        settings.DATABASES.get("default", {}).get("PASSWORD"),
-        getattr(settings, "EMAIL_HOST_PASSWORD", None),
-        settings.CACHES.get("default", {}).get("OPTIONS", {}).get("password"),
-    ]
-    for layer in getattr(settings, "CHANNEL_LAYERS", {}).values():
-        for host in layer.get("CONFIG", {}).get("hosts", []):
-            if isinstance(host, dict):
-                candidates.append(host.get("password"))
-    return {value for value in candidates if isinstance(value, str) and len(value) >= SHORTEST_SECRET}
+def _masked_values(real, cleansed, substitute):
+    """The strings in ``real`` that ``cleansed`` (the same value, cleansed) shows as ``substitute``."""
+    if cleansed == substitute and isinstance(real, str):
+        yield real
+    elif isinstance(real, dict) and isinstance(cleansed, dict):
+        for key, value in real.items():
+            yield from _masked_values(value, cleansed.get(key), substitute)
+    elif isinstance(real, list | tuple) and isinstance(cleansed, list | tuple):
+        for value, shown in zip(real, cleansed, strict=False):
+            yield from _masked_values(value, shown, substitute)
 
 
 class _Masked:
@@ -42,11 +39,25 @@ class _Masked:
 
 
 class SecretValueFilter(SafeExceptionReporterFilter):
+    def secret_values(self):
+        """Every setting value the report masks by name, so both agree on what is secret.
+
+        The same rule as Django's (and as ``diffsettings``): SECRET_KEY, the
+        database's PASSWORD, EMAIL_HOST_PASSWORD, the Redis ``password`` options.
+        """
+        values = set()
+        for name in dir(settings):
+            if name.isupper():
+                real = getattr(settings, name)
+                shown = self.cleanse_setting(name, real)
+                values.update(_masked_values(real, shown, self.cleansed_substitute))
+        return {value for value in values if len(value) >= SHORTEST_SECRET}
+
     def get_traceback_frame_variables(self, request, tb_frame):
         variables = super().get_traceback_frame_variables(request, tb_frame)
-        secrets = _secret_values()
-        if not self.is_active(request) or not secrets:
+        if not self.is_active(request):
             return variables
+        secrets = self.secret_values()
         return [(name, self._without(secrets, value)) for name, value in variables]
 
     def _without(self, secrets, value):
