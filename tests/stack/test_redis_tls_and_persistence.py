@@ -10,7 +10,6 @@ import os
 import time
 
 import pytest
-import requests
 
 from tests.support.journeys import chat_round_trip, load_demo_courses, signed_in
 from tests.support.stack import boot_stack
@@ -71,9 +70,9 @@ def test_cache_and_channel_layer_talk_tls_with_verification(tls_stack):
         assert env["REDIS_SSL_CERT_REQS"] == "required"
         assert env["REDIS_SSL_CA_CERTS"]
 
-    response = requests.get(f"{tls_stack.base_url}/readyz", verify=str(tls_stack.ca_file), timeout=30)
-    assert response.status_code == 200
-    assert response.json()["checks"] == {"database": "ok", "cache": "ok", "channel_layer": "ok"}
+    status, body = tls_stack.readiness()
+    assert status == 200, body
+    assert body["checks"] == {"database": "ok", "cache": "ok", "channel_layer": "ok"}
 
     # Redis has no plaintext port: a client without TLS gets nowhere.
     plain = tls_stack.exec("cache", "redis-cli", "-h", "cache", "-p", "6379", "ping", check=False)

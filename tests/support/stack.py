@@ -38,6 +38,8 @@ PROJECT_LABEL = "com.docker.compose.project"
 # Containers the integration layer starts itself carry these labels.
 CONTAINER_LABEL = "org.educa.tests"
 OWNER_LABEL = "org.educa.tests.owner"
+# readiness on NGINX's loopback server, inside the nginx container
+READYZ_URL = "http://127.0.0.1:8081/readyz"
 
 # Run inside the web container: uWSGI's stats socket answers with JSON and closes.
 UWSGI_STATS = """
@@ -196,17 +198,25 @@ class Stack:
         self.ca_file.write_text(pem)
         return self.ca_file
 
-    def wait_ready(self, timeout=120):
-        """Wait until /readyz answers 200 through NGINX; return the seconds it took."""
-        client = self.client()
+    def readiness(self):
+        """(HTTP status, JSON body) of /readyz, asked where the operator asks: NGINX's loopback
+        server (it passes it to uWSGI like any page; from outside /readyz is a 404)."""
+        result = self.exec(
+            "nginx", "curl", "-sS", "--max-time", "10", "-w", "\n%{http_code}", READYZ_URL, check=False
+        )
+        body, _, status = result.stdout.rpartition("\n")
         try:
-            return wait_until(
-                lambda: client.get("/readyz", timeout=5).status_code == 200,
-                timeout,
-                f"/readyz of {self.project} answering 200\n{self.logs()}",
-            )
-        finally:
-            client.close()
+            return int(status), json.loads(body)
+        except ValueError:
+            return 0, {"answer": (result.stdout + result.stderr)[-300:]}
+
+    def wait_ready(self, timeout=120):
+        """Wait until /readyz answers 200; return the seconds it took."""
+        return wait_until(
+            lambda: self.readiness()[0] == 200,
+            timeout,
+            f"/readyz of {self.project} answering 200\n{self.logs()}",
+        )
 
     def probe_first_handshake(self):
         """Open one anonymous chat WebSocket at once and keep its answer in ``first_handshake``.
