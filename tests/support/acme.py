@@ -24,7 +24,7 @@ from pathlib import Path
 import requests
 
 from .stack import CONTAINER_LABEL, OWNER_LABEL
-from .system import REPO, free_port, wait_until
+from .system import REPO, build_test_image, free_port, wait_until
 
 PEBBLE_DIR = Path(__file__).with_name("pebble")
 PEBBLE_IMAGE = "educa-test/pebble:latest"
@@ -38,15 +38,8 @@ ACME_CA_BUNDLE = "/etc/educa/acme-ca.pem"
 
 
 def build_pebble_image():
-    """Build the Pebble image from Debian's package (cached by Docker after the first time)."""
-    result = subprocess.run(
-        ["docker", "build", "-q", "-t", PEBBLE_IMAGE, str(PEBBLE_DIR)],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    if result.returncode != 0:
-        raise AssertionError(f"building {PEBBLE_IMAGE} failed:\n{result.stdout}\n{result.stderr}")
+    """Build the Pebble image from Debian's package."""
+    build_test_image(PEBBLE_IMAGE, PEBBLE_DIR)
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """Small facts and tools every layer uses."""
 
 import socket
+import subprocess
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,3 +57,15 @@ def resolving(name, address="127.0.0.1"):
         yield
     finally:
         socket.getaddrinfo = original
+
+
+def build_test_image(tag, directory):
+    """Build a test peer's image from ``directory`` (cached by Docker after the first time)."""
+    result = subprocess.run(
+        ["docker", "build", "-q", "-t", tag, str(directory)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    if result.returncode != 0:
+        raise AssertionError(f"building {tag} failed:\n{result.stdout}\n{result.stderr}")
