@@ -61,8 +61,9 @@ def instructor_account(stack):
     stack.manage(
         "create_instructor",
         account.username,
-        "--password",
-        account.password,
+        # one argument: a password may begin with "-" (token_urlsafe), which
+        # argparse would take for an option when it came on its own
+        f"--password={account.password}",
         "--first-name",
         "Grace",
         "--last-name",
