@@ -54,18 +54,18 @@ YOUTUBE_STAND_IN = (
 
 
 def trusting_home(directory, certificate):
-    """A HOME whose NSS database trusts ``certificate`` for TLS servers; return its path.
+    """A HOME whose NSS database trusts the CA ``certificate`` for TLS servers; return its path.
 
     Chromium on Linux reads user-added trust from ``$HOME/.pki/nssdb``. The
-    "P" trust flag accepts this self-signed certificate as a server's own,
-    and nothing else.
+    "C" trust flag makes the stack's own CA an issuer of server certificates,
+    and nothing else (its name constraints limit it to the site's names).
     """
     nssdb = Path(directory) / ".pki" / "nssdb"
     nssdb.mkdir(parents=True)
     database = f"sql:{nssdb}"
     for command in (
         ["certutil", "-d", database, "-N", "--empty-password"],
-        ["certutil", "-d", database, "-A", "-t", "P,,", "-n", "educa-stack", "-i", str(certificate)],
+        ["certutil", "-d", database, "-A", "-t", "C,,", "-n", "educa-stack", "-i", str(certificate)],
     ):
         result = subprocess.run(command, capture_output=True, text=True, timeout=60)
         assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stdout}{result.stderr}"

@@ -12,7 +12,7 @@ block and Django, as any visitor does.
 # curl's options for every request: the site's own name resolved to the
 # loopback, the certificate verified, a cookie jar kept between requests
 CURL = (
-    "curl --silent --show-error --max-time 30 --cacert /etc/nginx/certs/fullchain.pem "
+    "curl --silent --show-error --max-time 30 --cacert /etc/nginx/certs/local-ca.pem "
     '--resolve "$SITE:8443:127.0.0.1" --cookie-jar "$JAR" --cookie "$JAR" '
     '--dump-header "$HEADERS" --output "$BODY" --write-out "%{http_code}"'
 )

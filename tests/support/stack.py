@@ -192,8 +192,11 @@ class Stack:
         remove_project(self.project)
 
     def fetch_certificate(self):
-        """Copy the stack's certificate out of NGINX so clients can verify it."""
-        pem = self.exec("nginx", "cat", "/etc/nginx/certs/fullchain.pem").stdout
+        """Copy the stack's own CA out of NGINX so clients can verify the site against it
+        (the served certificate itself where the operator's files are served instead)."""
+        pem = self.exec(
+            "nginx", "sh", "-c", "cat /etc/nginx/certs/local-ca.pem || cat /etc/nginx/certs/fullchain.pem"
+        ).stdout
         self.ca_file = self.workdir / f"{self.project}-ca.pem"
         self.ca_file.write_text(pem)
         return self.ca_file

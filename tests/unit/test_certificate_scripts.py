@@ -166,3 +166,91 @@ def test_the_watcher_refuses_an_interval_that_is_not_a_number():
     result = run(WATCH, CERTIFICATE_WATCH_INTERVAL="soon")
     assert result.returncode == 1
     assert "CERTIFICATE_WATCH_INTERVAL must be a whole number of seconds" in result.stderr
+
+
+# --- NGINX: the certificate of the stack's own CA ---------------------------------------
+
+
+def first_start(directory, domain):
+    """Run the entrypoint's certificate step in self-signed mode on ``directory``."""
+    # the stapling step writes NGINX's configuration: a stand-in answers instead
+    helpers = directory / "helpers"
+    helpers.mkdir(exist_ok=True)
+    stand_in = helpers / "educa-ocsp-stapling"
+    stand_in.write_text("#!/bin/sh\necho none\n")
+    stand_in.chmod(0o755)
+    certs = directory / "certs"
+    certs.mkdir(exist_ok=True)
+    environment = {"PATH": f"{helpers}{os.pathsep}{os.environ['PATH']}", "SITE_DOMAIN": domain,
+                   "NGINX_CERTIFICATE_DIR": str(certs), "CERTIFICATE_MODE": "self-signed"}  # fmt: skip
+    result = subprocess.run(
+        [SHELL, str(CERTIFICATE)], capture_output=True, text=True, timeout=60, env=environment
+    )
+    assert result.returncode == 0, result.stderr
+    return certs
+
+
+def certificate(path):
+    from cryptography import x509
+
+    return x509.load_pem_x509_certificate(path.read_bytes())
+
+
+def openssl_verify(ca, cert, name):
+    return subprocess.run(
+        ["openssl", "verify", "-CAfile", str(ca), "-verify_hostname", name, str(cert)],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+
+
+def test_the_first_start_serves_a_server_certificate_of_the_stacks_own_ca(tmp_path):
+    from cryptography import x509
+
+    certs = first_start(tmp_path, "educa.test")
+    ca, leaf = certificate(certs / "local-ca.pem"), certificate(certs / "fullchain.pem")
+    assert leaf.issuer == ca.subject
+    assert leaf.extensions.get_extension_for_class(x509.BasicConstraints).value.ca is False
+    assert ca.extensions.get_extension_for_class(x509.BasicConstraints).value.ca is True
+    assert leaf.serial_number > 0 and ca.serial_number > 0
+    permitted = ca.extensions.get_extension_for_class(x509.NameConstraints).value.permitted_subtrees
+    assert {name.value for name in permitted if isinstance(name, x509.DNSName)} == {"educa.test", "localhost"}
+    assert (certs / ".local-ca.key").stat().st_mode & 0o077 == 0, "the CA's key is readable by others"
+    for name in ("educa.test", "www.educa.test", "localhost"):
+        assert openssl_verify(certs / "local-ca.pem", certs / "fullchain.pem", name).returncode == 0, name
+
+
+def test_the_stacks_own_ca_cannot_vouch_for_another_site(tmp_path):
+    """Its name constraints: a certificate it signs for another name does not verify."""
+    certs = first_start(tmp_path, "educa.test")
+    request, forged, key = tmp_path / "forged.csr", tmp_path / "forged.pem", tmp_path / "forged.key"
+    subprocess.run(
+        ["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-subj", "/CN=bank.example", "-keyout", str(key), "-out", str(request)],
+        check=True, capture_output=True, timeout=30,
+    )  # fmt: skip
+    extensions = tmp_path / "forged.ext"
+    extensions.write_text("subjectAltName=DNS:bank.example\nbasicConstraints=critical,CA:FALSE\n")
+    subprocess.run(
+        ["openssl", "x509", "-req", "-in", str(request), "-CA", str(certs / "local-ca.pem"),
+         "-CAkey", str(certs / ".local-ca.key"), "-days", "30", "-extfile", str(extensions),
+         "-out", str(forged)],
+        check=True, capture_output=True, timeout=30,
+    )  # fmt: skip
+    result = openssl_verify(certs / "local-ca.pem", forged, "bank.example")
+    assert result.returncode != 0
+    assert "permitted subtree violation" in result.stdout + result.stderr
+
+
+def test_a_new_certificate_keeps_the_ca_and_a_new_domain_gets_a_new_one(tmp_path):
+    """Visitors trust the CA once: renewing the certificate keeps it; another SITE_DOMAIN,
+    which its constraints do not allow, makes a new CA."""
+    certs = first_start(tmp_path, "educa.test")
+    ca_serial = certificate(certs / "local-ca.pem").serial_number
+    leaf_serial = certificate(certs / "fullchain.pem").serial_number
+    (certs / "fullchain.pem").unlink()
+    first_start(tmp_path, "educa.test")
+    assert certificate(certs / "fullchain.pem").serial_number != leaf_serial
+    assert certificate(certs / "local-ca.pem").serial_number == ca_serial
+    first_start(tmp_path, "educa.example")
+    assert certificate(certs / "local-ca.pem").serial_number != ca_serial
+    assert openssl_verify(certs / "local-ca.pem", certs / "fullchain.pem", "educa.example").returncode == 0

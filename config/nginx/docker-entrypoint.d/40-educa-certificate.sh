@@ -4,11 +4,16 @@
 # NGINX always reads fullchain.pem and privkey.pem (the names Let's Encrypt
 # uses) from that directory.
 #
-#   self-signed, acme   the certs volume. Without a certificate there, a
-#       self-signed one is generated for SITE_DOMAIN, its subdomains and
-#       localhost, valid EDUCA_SELF_SIGNED_DAYS days, so HTTPS works on the
-#       first start; a marker file records that it is ours, and ours is made
-#       again when it expires within 30 days or SITE_DOMAIN changed. In acme
+#   self-signed, acme   the certs volume. Without a certificate there, one
+#       is made for SITE_DOMAIN, its subdomains and localhost, valid
+#       EDUCA_SELF_SIGNED_DAYS days, so HTTPS works on the first start. It is
+#       signed by the stack's own CA (local-ca.pem beside it, valid ten
+#       years, its key readable by NGINX's user only), which clients trust
+#       once: renewing the certificate does not change what they trust, and
+#       the certificate itself is an ordinary server certificate (no CA
+#       rights), as strict validators and TLS scanners require. A marker file
+#       records that it is ours, and ours is made again when it expires
+#       within 30 days, SITE_DOMAIN changed or the CA is missing. In acme
 #       mode that is what the site serves until the acme service installs the
 #       CA's certificate (and removes the marker). A certificate without the
 #       marker, from the CA or put there by hand, is never touched.
@@ -27,6 +32,8 @@ dir=${NGINX_CERTIFICATE_DIR:-/etc/nginx/certs}
 cert=$dir/fullchain.pem
 key=$dir/privkey.pem
 marker=$dir/.self-signed
+ca_cert=$dir/local-ca.pem
+ca_key=$dir/.local-ca.key
 domain=${SITE_DOMAIN:-localhost}
 days=${EDUCA_SELF_SIGNED_DAYS:-365}
 
@@ -39,6 +46,7 @@ needs_new_certificate() {
     # one we did not make (the acme service's, or put there by hand) is kept
     [ -f "$marker" ] || return 1
     [ "$(cat "$marker")" = "$domain" ] || return 0
+    [ -s "$ca_cert" ] && [ -s "$ca_key" ] || return 0
     ! openssl x509 -checkend 2592000 -noout -in "$cert" >/dev/null 2>&1
 }
 
@@ -93,25 +101,72 @@ command -v openssl >/dev/null 2>&1 || {
     exit 1
 }
 
-# subjectAltName: an IP address or a name (with its subdomains), plus localhost
+# subjectAltName: an IP address or a name (with its subdomains), plus localhost.
+# No wildcard under a single label (*.localhost): no client matches one, and
+# strict validators refuse the whole certificate for it.
 case "$domain" in
-    *[!0-9.]*) san="DNS:$domain,DNS:*.$domain" ;;
+    *.*[!0-9.]* | *[!0-9.]*.*) san="DNS:$domain,DNS:*.$domain" ;;
+    *[!0-9.]*) san="DNS:$domain" ;;
     *) san="IP:$domain" ;;
 esac
 [ "$domain" = localhost ] || san="$san,DNS:localhost"
 san="$san,IP:127.0.0.1,IP:::1"
+# The CA may sign for exactly these names (name constraints): trusting it
+# trusts nothing but this site, even should its key leak.
+case "$domain" in
+    *[!0-9.]*) permitted="permitted;DNS:$domain" ;;
+    *) permitted="permitted;IP:$domain/255.255.255.255" ;;
+esac
+[ "$domain" = localhost ] || permitted="$permitted,permitted;DNS:localhost"
+permitted="$permitted,permitted;IP:127.0.0.1/255.255.255.255,permitted;IP:::1/ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"
 
-log "generating a self-signed certificate for $domain ($san), valid $days days"
 umask 077
+# a random serial of 120 bits, positive as RFC 5280 wants
+serial() {
+    echo "0x1$(openssl rand -hex 15)"
+}
+
+# The CA: made once, kept while it has more than 30 days to live and is the
+# one for this SITE_DOMAIN (its name constraints hold the domain).
+ca_name="educa local CA for $domain"
+ca_is_usable() {
+    [ -s "$ca_cert" ] && [ -s "$ca_key" ] &&
+        openssl x509 -checkend 2592000 -noout -in "$ca_cert" >/dev/null 2>&1 &&
+        [ "$(openssl x509 -noout -subject -nameopt multiline -in "$ca_cert" | sed -n 's/^ *commonName *= //p')" = "$ca_name" ]
+}
+if ! ca_is_usable; then
+    log "generating the stack's own CA ($ca_cert), valid 3650 days"
+    tmp_ca_key=$(mktemp "$dir/.local-ca-key.XXXXXX")
+    tmp_ca_cert=$(mktemp "$dir/.local-ca.XXXXXX")
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -sha256 \
+        -days 3650 -set_serial "$(serial)" -subj "/CN=$ca_name" \
+        -addext "basicConstraints=critical,CA:TRUE,pathlen:0" \
+        -addext "keyUsage=critical,keyCertSign,cRLSign" \
+        -addext "nameConstraints=critical,$permitted" \
+        -keyout "$tmp_ca_key" -out "$tmp_ca_cert" 2>/dev/null
+    chmod 0600 "$tmp_ca_key"
+    chmod 0644 "$tmp_ca_cert"
+    mv -f "$tmp_ca_key" "$ca_key"
+    mv -f "$tmp_ca_cert" "$ca_cert"
+fi
+
+log "generating a certificate for $domain ($san), valid $days days, signed by $ca_cert"
 tmp_key=$(mktemp "$dir/.privkey.XXXXXX")
 tmp_cert=$(mktemp "$dir/.fullchain.XXXXXX")
-trap 'rm -f "$tmp_key" "$tmp_cert"' EXIT
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -sha256 \
-    -days "$days" -subj "/CN=$domain" \
-    -addext "subjectAltName=$san" \
-    -addext "keyUsage=critical,digitalSignature,keyCertSign" \
-    -addext "extendedKeyUsage=serverAuth" \
-    -keyout "$tmp_key" -out "$tmp_cert" 2>/dev/null
+tmp_request=$(mktemp "$dir/.request.XXXXXX")
+tmp_extensions=$(mktemp "$dir/.extensions.XXXXXX")
+trap 'rm -f "$tmp_key" "$tmp_cert" "$tmp_request" "$tmp_extensions" "${tmp_ca_key:-}" "${tmp_ca_cert:-}"' EXIT
+printf '%s\n' \
+    "subjectAltName=$san" \
+    "basicConstraints=critical,CA:FALSE" \
+    "keyUsage=critical,digitalSignature" \
+    "extendedKeyUsage=serverAuth" \
+    "subjectKeyIdentifier=hash" \
+    "authorityKeyIdentifier=keyid" >"$tmp_extensions"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -subj "/CN=$domain" -keyout "$tmp_key" -out "$tmp_request" 2>/dev/null
+openssl x509 -req -in "$tmp_request" -CA "$ca_cert" -CAkey "$ca_key" -sha256 \
+    -set_serial "$(serial)" -days "$days" -extfile "$tmp_extensions" -out "$tmp_cert" 2>/dev/null
 chmod 0600 "$tmp_key"
 chmod 0644 "$tmp_cert"
 # the key first: NGINX never sees a certificate without its key
