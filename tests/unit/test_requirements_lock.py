@@ -26,6 +26,7 @@ HASHED_LOCKS = [
     DEV_LOCK,
     REPO / "config/acme/requirements.txt",
     REPO / "bench/gunicorn/requirements.txt",
+    REPO / "tests/support/sslyze/requirements.txt",
 ]
 PIN = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>\S+)$")
 
@@ -102,11 +103,13 @@ def test_every_entry_of_a_lock_is_pinned_with_sha256_hashes(lock):
             )
 
 
-def test_bin_lock_writes_both_locks_from_their_lists():
+def test_bin_lock_writes_every_lock_from_its_list():
     targets = lock_targets()
     assert {lock: source for lock, (source, _) in targets.items()} == {
         "requirements.txt": "requirements.in",
         "requirements-dev.txt": "requirements-dev.in",
+        # the TLS scanner's image: an older cryptography than the application's
+        "tests/support/sslyze/requirements.txt": "tests/support/sslyze/requirements.in",
     }
 
 
@@ -126,7 +129,9 @@ def test_the_image_installs_the_lock_with_hash_checking_and_wheels_only():
     assert "COPY requirements.txt /tmp/requirements.txt" in dockerfile
 
 
-@pytest.mark.parametrize("lock", ["requirements.txt", "requirements-dev.txt"])
+@pytest.mark.parametrize(
+    "lock", ["requirements.txt", "requirements-dev.txt", "tests/support/sslyze/requirements.txt"]
+)
 def test_every_package_of_the_list_is_in_the_lock_at_the_version_it_asks_for(lock):
     source, _ = lock_targets()[lock]
     entries = lock_entries(REPO / lock)
