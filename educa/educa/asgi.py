@@ -16,6 +16,7 @@ from django.urls import re_path  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
 
+from .request_id import WebSocketRequestId  # noqa: E402
 from .websocket import UnknownPathConsumer, allowed_origins  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -24,11 +25,13 @@ application = ProtocolTypeRouter(
         # Browsers send an Origin header; refusing foreign origins stops
         # cross-site WebSocket hijacking with the user's session cookie. The
         # list is exact: a page on another subdomain of the site is foreign too.
-        "websocket": OriginValidator(
-            AuthMiddlewareStack(
-                URLRouter([*websocket_urlpatterns, re_path(r"", UnknownPathConsumer.as_asgi())])
-            ),
-            allowed_origins(),
+        "websocket": WebSocketRequestId(
+            OriginValidator(
+                AuthMiddlewareStack(
+                    URLRouter([*websocket_urlpatterns, re_path(r"", UnknownPathConsumer.as_asgi())])
+                ),
+                allowed_origins(),
+            )
         ),
     }
 )

@@ -178,6 +178,7 @@ def test_the_clients_receive_the_password(monkeypatch):
     [
         ({"REDIS_URL": "http://cache:6379"}, "REDIS_URL"),
         ({"REDIS_URL": "rediss://cache:6380", "REDIS_SSL_CERT_REQS": "maybe"}, "REDIS_SSL_CERT_REQS"),
+        ({"LOG_FORMAT": "xml"}, "LOG_FORMAT must be one of plain, json, got 'xml'"),
     ],
 )
 def test_invalid_redis_configuration_names_the_variable(overrides, message):

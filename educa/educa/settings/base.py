@@ -10,7 +10,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse_lazy
 
-from .env import config
+from .env import config, one_of
 
 # educa/ (the folder holding manage.py)
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -245,14 +245,29 @@ DEFAULT_FROM_EMAIL = config("DEFAULT_FROM_EMAIL", default=f"educa <noreply@{SITE
 # appear, not only the settings named like secrets (educa.error_reports).
 DEFAULT_EXCEPTION_REPORTER_FILTER = "educa.error_reports.SecretValueFilter"
 
+# Every line carries a time, a level and the id of the request it belongs to
+# ("-" outside one; educa.request_id), which NGINX and uWSGI write too. The
+# production settings write the same fields as one JSON object per line.
+LOG_FORMAT = one_of("LOG_FORMAT", ("plain", "json"), default="plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        "request_id": {"()": "educa.request_id.RequestIdFilter"},
+    },
     "formatters": {
-        "plain": {"format": "{asctime} {levelname} {name}: {message}", "style": "{"},
+        "plain": {"format": "{asctime} {levelname} {name} [{request_id}]: {message}", "style": "{"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "{levelname}{name}{message}{request_id}",
+            "style": "{",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            # ISO 8601 in UTC, first in the object
+            "timestamp": "time",
+        },
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]},
     },
     "root": {"handlers": ["console"], "level": config("LOG_LEVEL", default="INFO")},
     "loggers": {

@@ -64,6 +64,14 @@ def required(name, cast=str):
 _CERT_REQS = {"required": ssl.CERT_REQUIRED, "optional": ssl.CERT_OPTIONAL, "none": ssl.CERT_NONE}
 
 
+def one_of(name, choices, default):
+    """The variable ``name``, which must be one of ``choices``; stops with the choices otherwise."""
+    value = config(name, default=default)
+    if value not in choices:
+        raise SystemExit(f"educa: {name} must be one of {', '.join(choices)}, got {value!r}.")
+    return value
+
+
 def _redis_scheme(parts):
     if parts.scheme not in ("redis", "rediss"):
         raise SystemExit(f"educa: REDIS_URL must start with redis:// or rediss://, got {parts.scheme!r}.")
