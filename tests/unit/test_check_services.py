@@ -60,13 +60,23 @@ def test_any_other_database_failure_is_one_line_with_the_server_s_words():
 
 def test_a_refused_redis_password_stops_and_says_how_to_recover():
     fatal, message = explain_cache_error(
+        AuthenticationError("invalid username-password pair or user is disabled."), "educa"
+    )
+    assert fatal
+    assert "\n" not in message
+    assert 'Redis refused user "educa" with REDIS_PASSWORD' in message
+    assert "recreate the containers" in message and "--force-recreate" in message
+    assert "nothing is lost" in message
+
+
+def test_a_login_without_a_redis_user_names_the_setting_to_change():
+    """An .env from before Redis had an ACL user (REDIS_URL=redis://cache:6379) says what to write."""
+    fatal, message = explain_cache_error(
         AuthenticationError("invalid username-password pair or user is disabled.")
     )
     assert fatal
     assert "\n" not in message
-    assert "REDIS_PASSWORD" in message
-    assert "recreate the containers" in message and "--force-recreate" in message
-    assert "nothing is lost" in message
+    assert "Set REDIS_URL=redis://educa@cache:6379 in .env" in message
 
 
 def test_an_unreachable_redis_only_warns():
@@ -102,7 +112,7 @@ def test_the_command_stops_on_redis_authentication_but_not_on_an_outage():
             "django.core.cache.backends.locmem.LocMemCache.set",
             side_effect=AuthenticationError("invalid username-password pair or user is disabled."),
         ),
-        pytest.raises(CommandError, match="Redis refused REDIS_PASSWORD"),
+        pytest.raises(CommandError, match="Redis refused a login without a user name"),
     ):
         call_command("check_services")
 

@@ -8,7 +8,9 @@ servers can end up with a password other than the application's:
   existing volume is refused;
 * Redis reads REDIS_PASSWORD from its secret when its container is created,
   so a cache container that was not recreated after the change still expects
-  the old one while the application sends the new one.
+  the old one while the application sends the new one; and an .env written
+  before Redis had an ACL user logs in without a user name, which Redis
+  (its default user off) refuses too.
 
 Either would otherwise surface as a long traceback from deep inside
 ``migrate`` (or as a site that quietly runs without its cache). Here it ends
@@ -20,6 +22,7 @@ built to run through a cache outage, so that must not stop a deployment.
 
 import uuid
 
+from django.conf import settings
 from django.core.cache import caches
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -61,14 +64,20 @@ def explain_database_error(error, settings_dict):
     return f'cannot connect to PostgreSQL at {where} as "{user}": {one_line(error)}'
 
 
-def explain_cache_error(error):
-    """(fatal, one line) for a failed Redis round trip."""
+def explain_cache_error(error, username=None):
+    """(fatal, one line) for a failed Redis round trip; ``username``: the ACL user logged in as."""
+    if isinstance(error, AuthenticationError) and not username:
+        return True, (
+            "Redis refused a login without a user name: the stack's Redis has no default user, the "
+            'application logs in as "educa". Set REDIS_URL=redis://educa@cache:6379 in .env '
+            f"(rediss://educa@cache:6379 with docker-compose.tls.yml), then {RECREATE}."
+        )
     if isinstance(error, AuthenticationError):
         return True, (
-            "Redis refused REDIS_PASSWORD: the cache container still has the password it was "
-            "created with, the application containers a newer one. Keep the new one or put the "
-            f"previous one back in .env, then {RECREATE} so that all of them read it; Redis keeps no "
-            "password in its data, so nothing is lost."
+            f'Redis refused user "{username}" with REDIS_PASSWORD: the cache container still has '
+            "the password it was created with, the application containers a newer one. Keep the new "
+            f"one or put the previous one back in .env, then {RECREATE} so that all of them read it; "
+            "Redis keeps no password in its data, so nothing is lost."
         )
     return False, (
         f"Redis is not reachable ({one_line(error)}); the site runs without its cache until it is."
@@ -105,7 +114,8 @@ class Command(BaseCommand):
             cache.set(key, "ok", timeout=5)
             cache.delete(key)
         except Exception as error:  # any client's failure: judged below, never a traceback
-            fatal, message = explain_cache_error(error)
+            username = settings.CACHES["default"].get("OPTIONS", {}).get("username")
+            fatal, message = explain_cache_error(error, username)
             if fatal:
                 raise CommandError(message) from None
             self.stderr.write(f"warning: {message}")
