@@ -54,9 +54,10 @@ CHECKS = {"database": check_database, "cache": check_cache, "channel_layer": che
 def readiness():
     """Run every check; return a dict of name -> "ok" or "error".
 
-    The probe is public (NGINX passes it through), so the answer names what
-    fails but not why: error texts can carry internal host names and
-    addresses. The reason goes to the log.
+    The answer names what fails but not why (error texts carry internal host
+    names and addresses, and NGINX's loopback server is not the only way to
+    reach a process); the reason goes to the log, and ``manage.py doctor``
+    explains it.
     """
     results = {}
     for name, check in CHECKS.items():

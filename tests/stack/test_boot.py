@@ -22,3 +22,13 @@ def test_the_first_websocket_handshake_after_up_wait_is_answered_at_once(stack):
     status, seconds = stack.first_handshake
     print(f"\nfirst WebSocket handshake after up --wait: {status} in {seconds:.2f}s")
     assert status == 403, f"the first handshake after boot got {status} after {seconds:.1f}s"
+
+
+def test_doctor_finds_everything_answering_and_prints_no_secret(stack):
+    """`docker compose exec web python manage.py doctor` on the running stack."""
+    result = stack.manage("doctor")
+    print(result.stdout)
+    assert "Everything answers as configured." in result.stdout
+    assert "as educa (password ****" in result.stdout  # the Redis ACL user, its password masked
+    for name in ("SECRET_KEY", "POSTGRES_PASSWORD", "REDIS_PASSWORD", "EMAIL_HOST_PASSWORD"):
+        assert stack.env[name] not in result.stdout + result.stderr, f"{name} printed"
