@@ -17,7 +17,7 @@ PROD_ENV = {
 }
 
 # Variables of the caller's shell that would change what a settings module builds.
-SETTINGS_PREFIXES = ("DJANGO_", "POSTGRES_", "REDIS_")
+SETTINGS_PREFIXES = ("DJANGO_", "POSTGRES_", "REDIS_", "SENTRY_")
 
 
 def clean_environment(**values):

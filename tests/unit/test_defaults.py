@@ -103,7 +103,7 @@ COMPUTED_IN_SETTINGS = {
 REFERENCED = "SITE_DOMAIN"
 
 # Words .env.example's notes use for a value.
-NOTE_WORDS = {"nobody": ""}
+NOTE_WORDS = {"nobody": "", "empty": ""}
 
 _TRUE = {"y", "yes", "t", "true", "on", "1"}
 _FALSE = {"n", "no", "f", "false", "off", "0"}

@@ -30,6 +30,15 @@ HTTPS_PORT = int(_HTTPS_PORT.rpartition(":")[2])
 WEBSOCKET_TRUSTED_ORIGINS = config("CSRF_TRUSTED_ORIGINS", default="", cast=Csv())
 ADMINS = [("educa admin", address) for address in config("ADMIN_EMAILS", default="", cast=Csv())]
 
+# Errors also go to Sentry when SENTRY_DSN is set (educa.error_tracking); the
+# DSN stays out of the settings themselves, which diffsettings prints.
+_SENTRY_DSN = config("SENTRY_DSN", default="")
+if _SENTRY_DSN:
+    from educa.error_tracking import start_sentry
+
+    start_sentry(_SENTRY_DSN, environment=config("SENTRY_ENVIRONMENT", default="production"))
+del _SENTRY_DSN
+
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.postgresql",
