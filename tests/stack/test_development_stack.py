@@ -182,7 +182,7 @@ def test_an_edited_stylesheet_shows_on_the_next_reload(dev_stack):
     ("variable", "expected"),
     [
         ("POSTGRES_PASSWORD", 'PostgreSQL at db:5432 refused the password of user "educa"'),
-        ("REDIS_PASSWORD", "Redis refused REDIS_PASSWORD"),
+        ("REDIS_PASSWORD", 'Redis refused user "educa" with REDIS_PASSWORD'),
     ],
     ids=["postgres", "redis"],
 )
