@@ -267,6 +267,9 @@ def make_env(workdir, project, **overrides):
         "UWSGI_MAX_REQUESTS": "250",
         "UPLOAD_MAX_MB": "2",
         "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
+        # the scheduler's job every five seconds, so a test sees it run
+        # (tests/stack/test_scheduled_jobs.py); production's is daily
+        "SCHEDULE_ENROLL_REMINDER": "*/5 * * * * *",
     }
     values.update({key: str(value) for key, value in overrides.items()})
     path = Path(workdir) / f"{project}.env"

@@ -92,3 +92,24 @@ def test_days_must_be_a_positive_integer(days, make_user):
 def test_days_is_required():
     with pytest.raises(CommandError, match="--days"):
         call_command("enroll_reminder")
+
+
+def test_each_user_is_reminded_once_however_often_it_runs(make_user):
+    """The scheduler runs it daily: nobody gets the same reminder twice."""
+    joined(make_user, "first", timedelta(days=30))
+    assert "Sent 1 reminder." in remind(7)
+    joined(make_user, "second", timedelta(days=30))
+    assert "Sent 1 reminder." in remind(7)
+    assert "Sent 0 reminders." in remind(7)
+    assert recipients() == ["first@example.com", "second@example.com"]
+
+
+def test_a_reminder_that_could_not_be_sent_is_tried_again(make_user, settings):
+    joined(make_user, "unlucky", timedelta(days=30))
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 1  # nothing listens there
+    with pytest.raises(OSError):
+        remind(7)
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert "Sent 1 reminder." in remind(7)
+    assert recipients() == ["unlucky@example.com"]

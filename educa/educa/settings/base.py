@@ -245,6 +245,18 @@ DEFAULT_FROM_EMAIL = config("DEFAULT_FROM_EMAIL", default=f"educa <noreply@{SITE
 # appear, not only the settings named like secrets (educa.error_reports).
 DEFAULT_EXCEPTION_REPORTER_FILTER = "educa.error_reports.SecretValueFilter"
 
+# The scheduler service's periodic jobs (educa run_schedule): each a crontab
+# schedule in TIME_ZONE (an empty one turns the job off) and the management
+# command it runs. Reminders go once per user, so a daily run is safe.
+ENROLL_REMINDER_DAYS = config("ENROLL_REMINDER_DAYS", default=7, cast=int)
+SCHEDULES = {
+    "enroll_reminder": (
+        "SCHEDULE_ENROLL_REMINDER",
+        config("SCHEDULE_ENROLL_REMINDER", default="0 9 * * *"),
+        ["enroll_reminder", f"--days={ENROLL_REMINDER_DAYS}"],
+    ),
+}
+
 # Every line carries a time, a level and the id of the request it belongs to
 # ("-" outside one; educa.request_id), which NGINX and uWSGI write too. The
 # production settings write the same fields as one JSON object per line.
@@ -275,5 +287,8 @@ LOGGING = {
         # its start-up banner would open every manage.py command's output;
         # failed sign-ins and lockouts (axes.handlers ...) are still logged
         "axes.apps": {"level": "WARNING"},
+        # each job's start and end are logged by educa.schedule; APScheduler's
+        # own line per run would say it twice
+        "apscheduler": {"level": "WARNING"},
     },
 }

@@ -1,4 +1,9 @@
-"""E-mail a reminder to users who signed up some time ago but never enrolled."""
+"""E-mail a reminder to users who signed up some time ago but never enrolled.
+
+Each user is reminded once: the reminders sent are recorded
+(students.EnrollReminder), so the scheduler service can run this daily
+without writing to the same people again.
+"""
 
 import argparse
 from datetime import timedelta
@@ -7,9 +12,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mass_mail
 from django.core.management.base import BaseCommand
+from django.db import transaction
 from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
+
+from students.models import EnrollReminder
 
 
 def positive_int(value):
@@ -24,7 +32,10 @@ def positive_int(value):
 
 
 class Command(BaseCommand):
-    help = "Sends an e-mail reminder to users who joined at least N days ago and are enrolled in no course."
+    help = (
+        "Sends an e-mail reminder, once per user, to users who joined at least N days ago and are "
+        "enrolled in no course."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -42,13 +53,18 @@ class Command(BaseCommand):
             get_user_model()
             .objects.filter(is_active=True, date_joined__lte=joined_before)
             .exclude(email="")
+            .filter(enroll_reminder__isnull=True)
             .annotate(course_count=Count("courses_joined"))
             .filter(course_count=0)
             .order_by("pk")
         )
         catalogue_url = f"https://{settings.SITE_DOMAIN}{reverse('course_list')}"
+        users = list(users)
         emails = [self._reminder(user, catalogue_url) for user in users]
-        sent = send_mass_mail(emails, fail_silently=False) if emails else 0
+        # recorded only if the mail went out: a failure leaves them for the next run
+        with transaction.atomic():
+            EnrollReminder.objects.bulk_create([EnrollReminder(user=user) for user in users])
+            sent = send_mass_mail(emails, fail_silently=False) if emails else 0
         self.stdout.write(f"Sent {sent} reminder{'s' if sent != 1 else ''}.")
 
     @staticmethod
