@@ -1,7 +1,7 @@
 """Driving Debian's Chromium through the production stack with Playwright.
 
-The browser trusts the stack's self-signed certificate the way a user's
-browser would after importing it: the certificate goes into an NSS database
+The browser trusts the stack's own CA the way a user's browser would after
+importing it: the CA's certificate goes into an NSS database
 (Chromium's certificate store on Linux) in a throwaway HOME. TLS errors are
 never ignored, so a broken certificate or an HTTP-only page fails the tests.
 

@@ -11,8 +11,8 @@ process id of the run that made it (``educa-test-<pid>-<token>``), and
 ``remove_leftovers`` deletes the projects whose run is gone, and only those.
 
 Clients reach the stack only from outside, through NGINX:
-``https://localhost:<port>`` (or another ``Stack.host``), verified against the self-signed certificate
-the stack generated on its first start (never with verification turned off).
+``https://localhost:<port>`` (or another ``Stack.host``), verified against the CA the stack
+made on its first start (never with verification turned off).
 """
 
 import json
