@@ -53,6 +53,8 @@ ALLOWED_HOSTS=$allowed_hosts
 HTTP_PORT=$http_port
 HTTPS_PORT=$https_port
 SECRET_KEY=$(random_hex 48)
+# empty: no previous key is being retired
+SECRET_KEY_FALLBACKS=
 POSTGRES_PASSWORD=$(random_hex 24)
 REDIS_PASSWORD=$(random_hex 24)
 # empty: the SMTP server needs no password

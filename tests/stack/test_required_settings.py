@@ -87,3 +87,21 @@ def test_stack_refuses_to_start_without_a_required_value(tmp_path, name, blank):
                 cwd=REPO,
                 capture_output=True,
             )
+
+
+def test_an_env_written_before_key_rotation_names_the_line_to_add(tmp_path):
+    """SECRET_KEY_FALLBACKS may be empty but must be there: an older .env is told so."""
+    project = project_name()
+    env_file, _ = make_env(tmp_path, project)
+    lines = [
+        line for line in env_file.read_text().splitlines() if not line.startswith("SECRET_KEY_FALLBACKS=")
+    ]
+    env_file.write_text("\n".join(lines) + "\n")
+
+    result = compose_up(project, env_file)
+    assert result.returncode != 0
+    assert (
+        "SECRET_KEY_FALLBACKS is required, empty unless a previous SECRET_KEY is being retired"
+        in result.stderr
+    )
+    assert project_resources(project) == []

@@ -254,6 +254,7 @@ def make_env(workdir, project, **overrides):
         "HTTP_PORT": str(free_port()),
         "HTTPS_PORT": str(free_port()),
         "SECRET_KEY": secrets.token_hex(48),
+        "SECRET_KEY_FALLBACKS": "",
         "POSTGRES_DB": "educa",
         "POSTGRES_USER": "educa",
         "POSTGRES_PASSWORD": secrets.token_hex(24),

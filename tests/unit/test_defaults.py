@@ -246,6 +246,9 @@ def env_example(text, label=ENV_EXAMPLE):
         assignment = _ASSIGNMENT.fullmatch(line)
         if assignment:
             commented, name, value = assignment.groups()
+            # Compose reads a double-quoted value without its quotes
+            if len(value) >= 2 and value[0] == value[-1] == '"':
+                value = value[1:-1]
             listed.add(name)
             block.append(name)
             if not commented and value:

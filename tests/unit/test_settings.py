@@ -214,3 +214,11 @@ def test_collectstatic_needs_no_redis(tmp_path):
         env_overrides={"REDIS_URL": "redis://127.0.0.1:1", "STATIC_ROOT": str(tmp_path)},
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_previous_keys_are_read_as_a_list_while_the_secret_key_is_rotated(monkeypatch):
+    """tests/stack/test_secret_rotation.py shows a session surviving the rotation with them."""
+    prod = load_prod(monkeypatch, SECRET_KEY_FALLBACKS=" old-key-" + "1" * 40 + " , old-key-" + "2" * 40)
+    assert prod.SECRET_KEY_FALLBACKS == ["old-key-" + "1" * 40, "old-key-" + "2" * 40]
+    assert load_prod(monkeypatch, SECRET_KEY_FALLBACKS="").SECRET_KEY_FALLBACKS == []
+    assert load_prod(monkeypatch, unset=["SECRET_KEY_FALLBACKS"]).SECRET_KEY_FALLBACKS == []

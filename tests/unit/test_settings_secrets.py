@@ -26,6 +26,8 @@ pytestmark = pytest.mark.unit
 
 SECRETS = {
     "SECRET_KEY": "sentinel-secret-key/" + "k" * 40 + ":7d1e",
+    # the key being retired while SECRET_KEY is rotated
+    "SECRET_KEY_FALLBACKS": "sentinel-old-key/" + "o" * 40 + ":3c9a",
     "POSTGRES_PASSWORD": "sentinel-db-p@ss:w/rd+1",
     "REDIS_PASSWORD": "sentinel-redis-p@ss:w/rd+2",
     "EMAIL_HOST_PASSWORD": "sentinel-mail-p@ss:w/rd+3",

@@ -12,6 +12,12 @@ from .env import Csv, config, redis_connection_kwargs, redis_url, required, secr
 
 DEBUG = False
 SECRET_KEY = required("SECRET_KEY")
+# Previous keys, comma-separated, still accepted for what they signed
+# (sessions, password-reset links) while SECRET_KEY is rotated; empty the
+# rest of the time (docs/operations.md, "Rotating secrets").
+SECRET_KEY_FALLBACKS = [
+    key.strip() for key in secret("SECRET_KEY_FALLBACKS", default="").split(",") if key.strip()
+]
 ALLOWED_HOSTS = required("ALLOWED_HOSTS", cast=Csv())
 SITE_DOMAIN = required("SITE_DOMAIN")
 CSRF_TRUSTED_ORIGINS = config(
