@@ -12,7 +12,7 @@ import uuid
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.db import connection
 from django.http import JsonResponse
 
@@ -25,7 +25,9 @@ def check_database():
         cursor.fetchone()
 
 
-def check_cache():
+def check_cache(alias=DEFAULT_CACHE_ALIAS):
+    """A write, a read and a delete in one cache (the default one for /readyz; doctor tries each)."""
+    cache = caches[alias]
     key = f"readyz:{uuid.uuid4().hex}"
     cache.set(key, "ok", timeout=5)
     if cache.get(key) != "ok":

@@ -20,14 +20,13 @@ Redis being unreachable for any other reason is only reported: the site is
 built to run through a cache outage, so that must not stop a deployment.
 """
 
-import uuid
-
 from django.conf import settings
-from django.core.cache import caches
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.utils import OperationalError
 from redis.exceptions import AuthenticationError
+
+from educa import health
 
 # Compose copies a secret into a container when it creates it, and does not
 # notice that the value in .env changed: whatever is put back must reach the
@@ -108,11 +107,8 @@ class Command(BaseCommand):
             connection.close()
 
     def check_cache(self):
-        key = f"check_services:{uuid.uuid4().hex}"
-        cache = caches["default"]
         try:
-            cache.set(key, "ok", timeout=5)
-            cache.delete(key)
+            health.check_cache()
         except Exception as error:  # any client's failure: judged below, never a traceback
             username = settings.CACHES["default"].get("OPTIONS", {}).get("username")
             fatal, message = explain_cache_error(error, username)

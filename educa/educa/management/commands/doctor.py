@@ -18,13 +18,11 @@ fails, this says why.
 """
 
 import ast
-import os
 import ssl
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.cache import caches
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.views.debug import SafeExceptionReporterFilter
@@ -204,7 +202,7 @@ class Command(BaseCommand):
             ca_file, timeout = options.get("ssl_ca_certs"), options.get("socket_timeout")
             yield (
                 f"cache '{alias}'",
-                lambda alias=alias: self.check_cache(alias),
+                lambda alias=alias: health.check_cache(alias),
                 lambda error, ca_file=ca_file, timeout=timeout: explain(error, ca_file, timeout),
             )
         layer = getattr(settings, "CHANNEL_LAYERS", {}).get("default")
@@ -223,14 +221,6 @@ class Command(BaseCommand):
             health.check_database()
         finally:
             connection.close()
-
-    def check_cache(self, alias):
-        cache = caches[alias]
-        key = f"doctor:{os.getpid()}"
-        cache.set(key, "ok", timeout=5)
-        if cache.get(key) != "ok":
-            raise RuntimeError("a value written was not read back")
-        cache.delete(key)
 
     def missing_aliases(self):
         """{alias: who asks for it} for the aliases in use that CACHES lacks."""

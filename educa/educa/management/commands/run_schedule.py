@@ -9,8 +9,9 @@ the seconds first; an empty schedule turns a job off. APScheduler (a
 maintained scheduler) decides when; each job is a management command run in
 this process, one at a time, and logged like everything else: its start, its
 output, its end, or its failure with a traceback (which Sentry and the
-error e-mails receive too). A run that is due while the previous one still
-runs is skipped, and a run missed while the service was down is not made up.
+error e-mails receive too). A run that comes due while another job runs
+starts when that one ends, if that is within a minute, and is dropped
+otherwise; runs missed while the service was down are not made up.
 
 The service's healthcheck reads the heartbeat file, which the scheduler
 touches every few seconds while it is alive.
