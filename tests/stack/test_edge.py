@@ -250,7 +250,7 @@ def test_readyz_is_not_public(stack):
     assert get(stack, "/healthz").status_code == 200
 
 
-@pytest.mark.parametrize("service", ["web", "daphne", "scheduler", "nginx", "db", "cache"])
+@pytest.mark.parametrize("service", ["web", "daphne", "scheduler", "backup", "nginx", "db", "cache"])
 def test_main_process_does_not_run_as_root(stack, service):
     """A break-in through any service lands as an unprivileged user, never root."""
     status = stack.exec(service, "cat", "/proc/1/status").stdout

@@ -1,0 +1,162 @@
+"""The restore drill: a stack put back to a point in time from its backups volume alone.
+
+A stack of its own, since the drill destroys its database and media volumes.
+Everything goes through the documented commands (docs/operations.md,
+"Backups"): ``educa-backup backup`` and ``list`` in the backup service,
+``docker compose run --rm restore`` with the stack stopped.
+"""
+
+import hashlib
+import secrets
+import subprocess
+import time
+from datetime import datetime
+
+import pytest
+
+from tests.support.journeys import (
+    chat_round_trip,
+    enrolled_student,
+    instructor_with_course,
+    load_demo_courses,
+    say,
+)
+from tests.support.stack import boot_stack
+from tests.support.system import wait_until
+
+pytestmark = pytest.mark.stack
+
+COUNTS = (
+    "select (select count(*) from auth_user) || ' users, ' || "
+    "(select count(*) from courses_course) || ' courses, ' || "
+    "(select count(*) from courses_content) || ' contents, ' || "
+    "(select count(*) from courses_course_students) || ' enrolments, ' || "
+    "(select count(*) from chat_message) || ' messages'"
+)
+NOW = "select to_char(clock_timestamp() at time zone 'utc', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+MEDIA_SUMS = "cd /srv/educa/media && find . -type f -exec sha256sum {} + | sort -k 2"
+
+
+@pytest.fixture(scope="module")
+def drilled_stack(tmp_path_factory):
+    # media snapshots every ten seconds, so the drill sees the schedule at work
+    stack = boot_stack(tmp_path_factory.mktemp("backups"), SCHEDULE_MEDIA_SNAPSHOT="*/10 * * * * *")
+    yield stack
+    stack.remove()
+
+
+def upload(stack, instructor, title):
+    """Upload a file of random bytes to the instructor's course; return its SHA-256."""
+    data = b"%PDF-1.4\n" + secrets.token_bytes(20_000) + b"\n%%EOF\n"
+    answer = instructor.client.post_form(
+        f"/course/module/{instructor.modules[0]}/content/file/create/",
+        {"title": title},
+        files={"file": (f"{title}.pdf", data, "application/pdf")},
+    )
+    assert answer.status_code == 302, answer.text[:2000]
+    return hashlib.sha256(data).hexdigest()
+
+
+def media_sums(stack):
+    return stack.exec("web", "sh", "-c", MEDIA_SUMS).stdout
+
+
+def talk(stack, course, client, text):
+    with stack.chat(course, client) as socket:
+        say(socket, text)
+
+
+def destroy_data(stack):
+    """Stop the stack and delete every volume but the backups (and the certificates)."""
+    stack.compose("stop", "--timeout", "30")
+    stack.compose("rm", "--force")
+    for volume in ("pgdata", "pgsocket", "media", "redisdata"):
+        subprocess.run(
+            ["docker", "volume", "rm", f"{stack.project}_{volume}"], check=True, capture_output=True
+        )
+
+
+def restore(stack, *options, check=True):
+    started = time.monotonic()
+    result = stack.compose("run", "--rm", "restore", *options, check=check, timeout=900)
+    return result, time.monotonic() - started
+
+
+def test_restore_to_a_time_brings_back_exactly_what_was_committed_before_it(drilled_stack):
+    stack = drilled_stack
+    # before T: courses, enrolments, chat messages and two uploaded files, then a full backup
+    load_demo_courses(stack)
+    chat = chat_round_trip(stack)
+    instructor = instructor_with_course(stack)
+    uploaded = {upload(stack, instructor, "before-1"), upload(stack, instructor, "before-2")}
+    stack.exec("backup", "educa-backup", "backup", "--type", "full")
+
+    # still before T, after the backup: only WAL has these
+    _, student, course = enrolled_student(stack, "after-backup")
+    talk(stack, course, student, "written after the backup, before T")
+    expected_rows, expected_media = stack.psql(COUNTS), media_sums(stack)
+    assert uploaded <= {line.split()[0] for line in expected_media.splitlines()}
+    time.sleep(1)
+    moment = stack.psql(NOW)
+    time.sleep(1)
+
+    # after T: none of it may come back
+    enrolled_student(stack, "after-t")
+    talk(stack, chat["course"], chat["client"], "written after T")
+    upload(stack, instructor, "after-t")
+    written_after = datetime.fromisoformat(stack.psql(NOW))
+    assert stack.psql(COUNTS) != expected_rows
+
+    # what db archives on its own (archive_timeout) is all a restore may use
+    def archived_after_the_writes():
+        archived = stack.psql("select coalesce(last_archived_time, '-infinity')::text from pg_stat_archiver")
+        return archived != "-infinity" and datetime.fromisoformat(archived) > written_after
+
+    wait_until(archived_after_the_writes, 150, "the WAL written after T archived by archive_timeout", pause=2)
+    listing = stack.exec("backup", "educa-backup", "list").stdout
+    assert "full" in listing and "restorable from" in listing, listing
+    assert "media snapshot" in stack.logs("backup", tail=500), "no scheduled media snapshot ran"
+
+    destroy_data(stack)
+    result, seconds = restore(stack, "--to", moment)
+    print(f"\nrestore to {moment} took {seconds:.1f} s (pgBackRest verify, restore, WAL replay, media)")
+    assert f"restore to {datetime.fromisoformat(moment).isoformat()} finished" in result.stdout, result.stdout
+    stack.up()
+    stack.wait_ready()
+
+    assert stack.psql(COUNTS) == expected_rows
+    assert media_sums(stack) == expected_media
+    assert stack.psql("select count(*) from chat_message where content = 'written after T'") == "0"
+    # the restored site works: the student from before T is signed in and chats
+    talk(stack, course, student, "back after the restore")
+
+
+def test_a_restore_that_cannot_be_done_stops_and_changes_nothing(drilled_stack):
+    """A time before every backup, then a corrupt WAL segment: each restore refused, saying why,
+    and the database as it was."""
+    stack = drilled_stack
+    enrolled_student(stack, "last-words")
+    stack.exec("db", "psql", "-U", "postgres", "-tAc", "select pg_switch_wal()")
+    wait_until(
+        lambda: stack.psql("select last_failed_wal is null or last_archived_time > last_failed_time "
+                           "from pg_stat_archiver") == "t",
+        30, "the WAL archived",
+    )  # fmt: skip
+    # one byte of the newest archived WAL segment changed
+    stack.exec("backup", "sh", "-c",
+               "f=$(ls -t /backups/pgbackrest/archive/educa/*/*/0* | head -1); "
+               "printf 'X' | dd of=\"$f\" bs=1 seek=64 conv=notrunc status=none")  # fmt: skip
+    before = stack.psql(COUNTS)
+    stack.compose("stop", "--timeout", "30")
+
+    too_early, _ = restore(stack, "--to", "2000-01-01T00:00:00Z", check=False)
+    assert too_early.returncode != 0, too_early.stdout
+    assert "nothing can be restored to an earlier time" in too_early.stdout, too_early.stdout
+
+    corrupt, _ = restore(stack, check=False)
+    assert corrupt.returncode != 0, corrupt.stdout
+    assert "pgbackrest verify found the repository damaged" in corrupt.stdout, corrupt.stdout
+    assert "checksum invalid: 1" in corrupt.stdout or "Data corruption" in corrupt.stdout, corrupt.stdout
+
+    stack.up()
+    assert stack.psql(COUNTS) == before, "a refused restore changed the database"
