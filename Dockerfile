@@ -90,6 +90,7 @@ COPY --from=builder /opt/venv /opt/venv
 COPY wait-for-it.sh /usr/local/bin/wait-for-it.sh
 COPY config/app/entrypoint.sh /usr/local/bin/educa-entrypoint
 COPY config/uwsgi/ /app/config/uwsgi/
+COPY config/daphne/ /app/config/daphne/
 COPY educa/ /app/educa/
 
 # Code and configuration belong to root and are read-only for the app user.
