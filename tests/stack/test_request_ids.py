@@ -26,6 +26,9 @@ def test_a_requests_id_is_in_the_answer_and_in_nginx_uwsgi_and_django_lines(stac
     wait_until(lambda: lines_with(stack, "nginx", request_id), 30, f"{request_id} in NGINX's log")
     [access] = lines_with(stack, "nginx", request_id)
     assert '"GET /no-such-page/ HTTP/' in access and f"rid={request_id}" in access
+    # its time and a level from the status, like every other service's lines: a 404 is a WARN
+    _, _, line = access.partition("| ")
+    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d WARN ", line), access
 
     web = lines_with(stack, "web", request_id)
     assert any(f"rid={request_id}" in line and "GET /no-such-page/" in line for line in web), web

@@ -6,6 +6,7 @@ runs them for real against Pebble and an operator's files.
 """
 
 import os
+import re
 import shutil
 import subprocess
 
@@ -54,6 +55,8 @@ def test_an_unknown_certificate_mode_is_refused_by_name():
     result = run(ACME, "run", CERTIFICATE_MODE="letsencrypt", SITE_DOMAIN="educa.test")
     assert result.returncode == 1
     assert "CERTIFICATE_MODE must be self-signed, acme or files, got 'letsencrypt'" in result.stderr
+    # the line's UTC time and level first, like every service's lines
+    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ERROR educa-acme: ", result.stderr), result.stderr
 
 
 def test_acme_mode_without_a_contact_address_names_acme_email():
@@ -166,6 +169,7 @@ def test_the_watcher_refuses_an_interval_that_is_not_a_number():
     result = run(WATCH, CERTIFICATE_WATCH_INTERVAL="soon")
     assert result.returncode == 1
     assert "CERTIFICATE_WATCH_INTERVAL must be a whole number of seconds" in result.stderr
+    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ERROR ", result.stderr), result.stderr
 
 
 # --- NGINX: the certificate of the stack's own CA ---------------------------------------

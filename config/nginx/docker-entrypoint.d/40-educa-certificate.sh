@@ -37,8 +37,9 @@ ca_key=$dir/.local-ca.key
 domain=${SITE_DOMAIN:-localhost}
 days=${EDUCA_SELF_SIGNED_DAYS:-365}
 
+# every line: UTC time, level, script, message
 log() {
-    echo "$me: $*"
+    echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) INFO $me: $*"
 }
 
 needs_new_certificate() {
@@ -71,7 +72,7 @@ check_own_files() {
 }
 
 fail() {
-    echo "$me: $*" >&2
+    echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) ERROR $me: $*" >&2
     exit 1
 }
 
@@ -92,14 +93,8 @@ if ! needs_new_certificate; then
     exit 0
 fi
 
-command -v openssl >/dev/null 2>&1 || {
-    echo "$me: no certificate in $dir and no openssl to make one" >&2
-    exit 1
-}
-[ -w "$dir" ] || {
-    echo "$me: no usable certificate in $dir and the directory is not writable" >&2
-    exit 1
-}
+command -v openssl >/dev/null 2>&1 || fail "no certificate in $dir and no openssl to make one"
+[ -w "$dir" ] || fail "no usable certificate in $dir and the directory is not writable"
 
 # subjectAltName: an IP address or a name (with its subdomains), plus localhost.
 # No wildcard under a single label (*.localhost): no client matches one, and

@@ -21,13 +21,19 @@ interval=${CERTIFICATE_WATCH_INTERVAL:-10}
 cert=$dir/fullchain.pem
 key=$dir/privkey.pem
 
-case "$interval" in
-    '' | *[!0-9]* | 0) echo "$me: CERTIFICATE_WATCH_INTERVAL must be a whole number of seconds above 0, got '$interval'" >&2; exit 1 ;;
-esac
-
+# every line: UTC time, level, script, message
 log() {
-    echo "$me: $*"
+    level=$1
+    shift
+    echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) $level $me: $*"
 }
+
+case "$interval" in
+    '' | *[!0-9]* | 0)
+        log ERROR "CERTIFICATE_WATCH_INTERVAL must be a whole number of seconds above 0, got '$interval'" >&2
+        exit 1
+        ;;
+esac
 
 fingerprint() {
     cat "$cert" "$key" 2>/dev/null | cksum
@@ -41,7 +47,7 @@ watch() {
         [ "$now" != "$loaded" ] || continue
         if ! educa-key-matches "$cert" "$key"; then
             # half replaced, or broken: looked at again next time
-            [ "$reported" = "$now" ] || log "the certificate and key in $dir do not belong together (yet): not reloading"
+            [ "$reported" = "$now" ] || log WARN "the certificate and key in $dir do not belong together (yet): not reloading"
             reported=$now
             continue
         fi
@@ -49,13 +55,13 @@ watch() {
         if errors=$(nginx -t -q 2>&1); then
             nginx -s reload
             loaded=$now
-            log "new certificate in $dir, NGINX reloaded: $(openssl x509 -noout -serial -enddate -in "$cert" | tr '\n' ' ')"
+            log INFO "new certificate in $dir, NGINX reloaded: $(openssl x509 -noout -serial -enddate -in "$cert" | tr '\n' ' ')"
         else
-            [ "$reported" = "$now" ] || log "the new certificate in $dir fails NGINX's configuration test, not loaded: $errors"
+            [ "$reported" = "$now" ] || log WARN "the new certificate in $dir fails NGINX's configuration test, not loaded: $errors"
             reported=$now
         fi
     done
 }
 
 watch </dev/null &
-log "watching $dir every ${interval}s"
+log INFO "watching $dir every ${interval}s"
