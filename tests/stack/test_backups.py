@@ -131,6 +131,21 @@ def test_restore_to_a_time_brings_back_exactly_what_was_committed_before_it(dril
     talk(stack, course, student, "back after the restore")
 
 
+def test_a_failing_scheduled_job_shows_in_compose_ps_until_one_succeeds(drilled_stack):
+    """The media snapshots (every ten seconds here) cannot write: the backup service turns
+    unhealthy, saying which job failed and why, and healthy again once one runs."""
+    stack = drilled_stack
+    stack.exec("backup", "chmod", "0500", "/backups/media")
+    try:
+        wait_until(lambda: stack.health("backup")[0] == "unhealthy", 60, "backup unhealthy", pause=1)
+        assert "the last media snapshot failed" in stack.health("backup")[1]
+        [backup] = [c for c in stack.containers() if c["Service"] == "backup"]
+        assert "unhealthy" in backup["Status"]
+    finally:
+        stack.exec("backup", "chmod", "0750", "/backups/media")
+    wait_until(lambda: stack.health("backup")[0] == "healthy", 60, "backup healthy again", pause=1)
+
+
 def test_a_restore_that_cannot_be_done_stops_and_changes_nothing(drilled_stack):
     """A time before every backup, then a corrupt WAL segment: each restore refused, saying why,
     and the database as it was."""

@@ -4,9 +4,7 @@ A stack of its own, since the rotation recreates every container and, once
 the old key is retired, signs out the sessions it signed.
 """
 
-import json
 import secrets
-import subprocess
 
 import pytest
 
@@ -77,17 +75,6 @@ def test_every_secret_rotates_without_signing_anybody_out_or_losing_data(rotatin
     assert signed_in_still(stack, signed_in(stack, idle))
 
 
-def health(stack, service):
-    """(status, last probe's output) of a service's container healthcheck."""
-    [container] = [c["Name"] for c in stack.containers() if c["Service"] == service]
-    state = subprocess.run(
-        ["docker", "inspect", "--format", "{{json .State.Health}}", container],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
-    state = json.loads(state)
-    return state["Status"], (state["Log"] or [{}])[-1].get("Output", "")
-
-
 def test_a_redis_password_the_application_lacks_shows_in_compose_ps_with_the_reason(rotating_stack):
     """Redis recreated with a password the application was not given: pages still answer
     (the cache steps aside), but the chat cannot work, and `docker compose ps` says so."""
@@ -97,16 +84,16 @@ def test_a_redis_password_the_application_lacks_shows_in_compose_ps_with_the_rea
     stack.write_env()
     stack.compose("up", "-d", "--no-deps", "--force-recreate", "--wait", "cache")
     try:
-        wait_until(lambda: health(stack, "daphne")[0] == "unhealthy", 30, "daphne unhealthy", pause=1)
+        wait_until(lambda: stack.health("daphne")[0] == "unhealthy", 30, "daphne unhealthy", pause=1)
         [daphne] = [c for c in stack.containers() if c["Service"] == "daphne"]
         assert "unhealthy" in daphne["Status"]
-        assert "channel_layer" in health(stack, "daphne")[1]
+        assert "channel_layer" in stack.health("daphne")[1]
         assert "readiness check channel_layer failed" in stack.logs("daphne", tail=50)
-        assert health(stack, "web")[0] == "healthy"
+        assert stack.health("web")[0] == "healthy"
         assert stack.client().get(f"{stack.base_url}/", timeout=30).status_code == 200
     finally:
         stack.env["REDIS_PASSWORD"] = right
         stack.write_env()
         stack.compose("up", "-d", "--no-deps", "--force-recreate", "--wait", "cache")
-    wait_until(lambda: health(stack, "daphne")[0] == "healthy", 60, "daphne healthy again", pause=1)
+    wait_until(lambda: stack.health("daphne")[0] == "healthy", 60, "daphne healthy again", pause=1)
     chat_round_trip(stack)

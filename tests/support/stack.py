@@ -175,6 +175,16 @@ class Stack:
             return json.loads(out)
         return [json.loads(line) for line in out.splitlines()]
 
+    def health(self, service):
+        """(status, what its last probe printed) of a service's container healthcheck."""
+        [container] = [c["Name"] for c in self.containers() if c["Service"] == service]
+        state = subprocess.run(
+            ["docker", "inspect", "--format", "{{json .State.Health}}", container],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        state = json.loads(state)
+        return state["Status"], (state["Log"] or [{}])[-1].get("Output", "")
+
     def write_env(self):
         """Write ``env`` back to the env file (after a test changed a setting)."""
         self.env_file.write_text("".join(f"{key}={value}\n" for key, value in self.env.items()))
