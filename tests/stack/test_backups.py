@@ -112,7 +112,10 @@ def test_restore_to_a_time_brings_back_exactly_what_was_committed_before_it(dril
         archived = stack.psql("select coalesce(last_archived_time, '-infinity')::text from pg_stat_archiver")
         return archived != "-infinity" and datetime.fromisoformat(archived) > written_after
 
-    wait_until(archived_after_the_writes, 150, "the WAL written after T archived by archive_timeout", pause=2)
+    waited = wait_until(
+        archived_after_the_writes, 150, "the WAL written after T archived by archive_timeout", pause=2
+    )
+    print(f"\nthe last write was archived {waited:.0f} s later (archive_timeout, no switch asked for)")
     listing = stack.exec("backup", "educa-backup", "list").stdout
     assert "full" in listing and "restorable from" in listing, listing
     assert "media snapshot" in stack.logs("backup", tail=500), "no scheduled media snapshot ran"
