@@ -31,7 +31,15 @@ def test_a_requests_id_is_in_the_answer_and_in_nginx_uwsgi_and_django_lines(stac
     assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d WARN ", line), access
 
     web = lines_with(stack, "web", request_id)
-    assert any(f"rid={request_id}" in line and "GET /no-such-page/" in line for line in web), web
+    [request_line] = [line for line in web if f"rid={request_id}" in line and "GET /no-such-page/" in line]
+    # uWSGI's request line starts the same way: time, and WARN for the 404
+    _, _, line = request_line.partition("| ")
+    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} WARN uwsgi.request: ", line), request_line
+    # and uWSGI's own lines start with the time
+    output = [line.partition("| ")[2] for line in stack.logs("web", tail=5000).splitlines()]
+    workers = [line for line in output if "uWSGI worker" in line]
+    stamped = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} "
+    assert workers and all(re.match(stamped, line) for line in workers), workers
     django_lines = [json.loads(line.split("| ", 1)[1]) for line in web if '"request_id"' in line]
     assert {"message": "Not Found: /no-such-page/", "request_id": request_id} in [
         {"message": line["message"], "request_id": line["request_id"]} for line in django_lines
