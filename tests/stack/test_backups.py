@@ -1,9 +1,11 @@
-"""The restore drill: a stack put back to a point in time from its backups volume alone.
+"""The restore drill: a stack put back to a point in time from its backups volume, then from S3 alone.
 
-A stack of its own, since the drill destroys its database and media volumes.
-Everything goes through the documented commands (docs/operations.md,
-"Backups"): ``educa-backup backup`` and ``list`` in the backup service,
-``docker compose run --rm restore`` with the stack stopped.
+A stack of its own, since the drill destroys its database, media and
+backups volumes. It runs with docker-compose.s3.yml against moto's S3 over
+HTTPS (tests/support/object_storage.py), so every backup goes to both
+repositories. Everything goes through the documented commands
+(docs/operations.md, "Backups"): ``educa-backup backup`` and ``list`` in the
+backup service, ``docker compose run --rm restore`` with the stack stopped.
 """
 
 import hashlib
@@ -21,7 +23,8 @@ from tests.support.journeys import (
     load_demo_courses,
     say,
 )
-from tests.support.stack import boot_stack
+from tests.support.object_storage import OVERLAY, ObjectStorage, build_s3_image
+from tests.support.stack import boot_stack, project_name
 from tests.support.system import wait_until
 
 pytestmark = pytest.mark.stack
@@ -39,10 +42,24 @@ MEDIA_SUMS = "cd /srv/educa/media && find . -type f -exec sha256sum {} + | sort 
 
 @pytest.fixture(scope="module")
 def drilled_stack(tmp_path_factory):
-    # media snapshots every ten seconds, so the drill sees the schedule at work
-    stack = boot_stack(tmp_path_factory.mktemp("backups"), SCHEDULE_MEDIA_SNAPSHOT="*/10 * * * * *")
-    yield stack
-    stack.remove()
+    build_s3_image()
+    workdir, project = tmp_path_factory.mktemp("backups"), project_name()
+    storage = ObjectStorage(workdir, project)
+    try:
+        storage.start()
+        stack = boot_stack(
+            workdir,
+            ("docker-compose.yml", "docker-compose.s3.yml", OVERLAY),
+            project=project,
+            # media snapshots every ten seconds, so the drill sees the schedule at work
+            SCHEDULE_MEDIA_SNAPSHOT="*/10 * * * * *",
+            **storage.settings(),
+        )
+        stack.storage = storage
+        yield stack
+        stack.remove()
+    finally:
+        storage.remove()
 
 
 def upload(stack, instructor, title):
@@ -66,11 +83,11 @@ def talk(stack, course, client, text):
         say(socket, text)
 
 
-def destroy_data(stack):
-    """Stop the stack and delete every volume but the backups (and the certificates)."""
+def destroy_data(stack, *more):
+    """Stop the stack and delete every volume but the backups (and the certificates), and ``more``."""
     stack.compose("stop", "--timeout", "30")
     stack.compose("rm", "--force")
-    for volume in ("pgdata", "pgsocket", "media", "redisdata"):
+    for volume in ("pgdata", "pgsocket", "media", "redisdata", *more):
         subprocess.run(
             ["docker", "volume", "rm", f"{stack.project}_{volume}"], check=True, capture_output=True
         )
@@ -117,7 +134,7 @@ def test_restore_to_a_time_brings_back_exactly_what_was_committed_before_it(dril
     )
     print(f"\nthe last write was archived {waited:.0f} s later (archive_timeout, no switch asked for)")
     listing = stack.exec("backup", "educa-backup", "list").stdout
-    assert "full" in listing and "restorable from" in listing, listing
+    assert listing.count("restorable from") == 2, listing  # the volume's repository and the bucket's
     # the first full backup and the one asked for take a snapshot each; the rest are the schedule's
     snapshots_logged = stack.logs("backup", tail=2000).count("INFO educa.backup: media snapshot ")
     assert snapshots_logged >= 3, f"no scheduled media snapshot ran ({snapshots_logged} in all)"
@@ -135,6 +152,26 @@ def test_restore_to_a_time_brings_back_exactly_what_was_committed_before_it(dril
     # the restored site works: the student from before T is signed in and chats
     talk(stack, course, student, "back after the restore")
 
+    # a new machine: nothing left but the bucket
+    uploaded = stack.storage.object_keys("educa/media/")
+    assert any(key.endswith("/SHA256SUMS") for key in uploaded), f"no media snapshot there: {uploaded}"
+    destroy_data(stack, "backups")
+    result, seconds = restore(stack, "--to", moment)
+    print(f"restore to {moment} from the S3 bucket alone took {seconds:.1f} s")
+    assert "from repo2 (the S3 bucket)" in result.stdout, result.stdout
+    assert "fetched from the S3 bucket" in result.stdout, result.stdout
+    stack.up()
+    stack.wait_ready()
+    assert stack.psql(COUNTS) == expected_rows
+    assert media_sums(stack) == expected_media
+    talk(stack, course, student, "back after the restore from the bucket")
+    # the backup service gives the empty volume its first backup again, and is healthy
+    wait_until(
+        lambda: "repo1 (the backups volume) (1)" in stack.exec("backup", "educa-backup", "list").stdout
+        and stack.health("backup")[0] == "healthy",
+        180, "a first backup in the new backups volume", pause=2,
+    )  # fmt: skip
+
 
 def test_a_failing_scheduled_job_shows_in_compose_ps_until_one_succeeds(drilled_stack):
     """The media snapshots (every ten seconds here) cannot write: the backup service turns
@@ -149,6 +186,29 @@ def test_a_failing_scheduled_job_shows_in_compose_ps_until_one_succeeds(drilled_
     finally:
         stack.exec("backup", "chmod", "0750", "/backups/media")
     wait_until(lambda: stack.health("backup")[0] == "healthy", 60, "backup healthy again", pause=1)
+
+
+def test_a_bucket_out_of_reach_shows_in_compose_ps_and_gets_every_segment_later(drilled_stack):
+    """The storage cut off the network: archiving fails, so the backup service turns unhealthy
+    saying so; once it is back, the segments PostgreSQL kept meanwhile reach the bucket."""
+    stack, storage = drilled_stack, drilled_stack.storage
+    storage.cut_off()
+    try:
+        enrolled_student(stack, "while-the-bucket-is-away")
+        stack.exec("db", "psql", "-U", "postgres", "-tAc", "select pg_switch_wal()")
+        # pgBackRest tries the storage for a minute (io-timeout) before archive-push fails
+        waited = wait_until(lambda: stack.health("backup")[0] == "unhealthy", 150, "unhealthy", pause=1)
+        print(f"\nthe backup service unhealthy {waited:.0f} s after the storage went away")
+        reason = stack.health("backup")[1]
+        assert "WAL archiving is failing" in reason, reason
+        segment = reason.split("(segment ")[1].split(")")[0]
+    finally:
+        storage.reconnect()
+    # PostgreSQL tries a failed segment again within a minute
+    waited = wait_until(lambda: stack.health("backup")[0] == "healthy", 150, "backup healthy again", pause=2)
+    print(f"\narchiving caught up {waited:.0f} s after the bucket came back")
+    archived = storage.object_keys("educa/pgbackrest/archive/")
+    assert any(key.rsplit("/", 1)[-1].startswith(segment) for key in archived), (segment, archived[-5:])
 
 
 def test_a_restore_that_cannot_be_done_stops_and_changes_nothing(drilled_stack):

@@ -288,17 +288,20 @@ def make_env(workdir, project, **overrides):
     return path, values
 
 
-def boot_stack(workdir, compose_files=("docker-compose.yml",), checkout=REPO, host="localhost", **overrides):
+def boot_stack(
+    workdir, compose_files=("docker-compose.yml",), checkout=REPO, host="localhost", project=None, **overrides
+):
     """Build and start a fresh production stack; the caller must ``remove()`` it.
 
-    ``host`` is the name clients reach it by (see ``Stack.host``).
+    ``host`` is the name clients reach it by (see ``Stack.host``); ``project``
+    its compose project, when a peer made before it needs the name.
     """
     from testcontainers.compose import DockerCompose
 
     problem = stack_problem()
     if problem:
         pytest.fail(problem, pytrace=False)
-    project = project_name()
+    project = project or project_name()
     env_file, values = make_env(workdir, project, **overrides)
     stack = Stack(
         project=project,

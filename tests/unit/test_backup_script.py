@@ -1,8 +1,9 @@
-"""The media snapshots of config/postgres/bin/educa-backup, on real directories with real rsync.
+"""The media snapshots of config/postgres/bin/educa-backup (real directories, real rsync) and its choices.
 
 The database half (pgBackRest) is rehearsed on a running stack
 (tests/stack/test_backups.py); here the snapshots' hard links, manifests and
-the checks a restore makes before it copies anything.
+the checks a restore makes before it copies anything, which repository a
+restore takes, and which snapshots expire.
 """
 
 import importlib.util
@@ -105,3 +106,36 @@ def test_a_restore_time_needs_its_offset(backup):
         backup.target_time("2026-12-03T14:05:00")
     with pytest.raises(Exception, match="not an ISO 8601 time"):
         backup.target_time("yesterday")
+
+
+def backup_entry(repo, start, stop):
+    """One backup as pgBackRest's ``info --output=json`` describes it (the fields the script reads)."""
+    times = {"start": start.timestamp(), "stop": stop.timestamp()}
+    return {"database": {"repo-key": repo}, "timestamp": times}
+
+
+def test_a_restore_takes_the_first_repository_that_reaches_the_time(backup):
+    noon = datetime(2026, 12, 3, 12, tzinfo=UTC)
+    hour = timedelta(hours=1)
+    # the volume keeps less than the bucket (a smaller retention)
+    bucket, volume = backup_entry(2, noon - 3 * hour, noon - 2 * hour), backup_entry(1, noon - hour, noon)
+    stanza = {"backup": [bucket, volume]}
+    assert backup.choose_repository(stanza, None, [1, 2]) == 1
+    assert backup.choose_repository(stanza, noon + hour, [1, 2]) == 1
+    assert backup.choose_repository(stanza, noon - hour, [1, 2]) == 2
+    assert backup.choose_repository(stanza, noon + hour, [2]) == 2
+    with pytest.raises(backup.Failure, match="nothing can be restored to an earlier time"):
+        backup.choose_repository(stanza, noon - 4 * hour, [1, 2])
+    # a new machine: the volume is empty, the bucket is not
+    assert backup.choose_repository({"backup": [bucket]}, None, [1, 2]) == 2
+    with pytest.raises(backup.Failure, match=r"repo1 \(the backups volume\) holds no database backup"):
+        backup.choose_repository({"backup": []}, None, [1])
+
+
+def test_snapshots_no_kept_backup_can_use_are_the_ones_before_the_last_at_its_start(backup):
+    start = datetime(2026, 12, 3, 12, tzinfo=UTC)
+    minute = timedelta(minutes=1)
+    taken = [(start - 30 * minute, "a"), (start - 15 * minute, "b"), (start, "c"), (start + minute, "d")]
+    assert backup.unusable(taken, [backup_entry(1, start, start + minute)]) == ["a", "b"]
+    assert backup.unusable(taken, [backup_entry(1, start - 20 * minute, start)]) == []
+    assert backup.unusable(taken, []) == []
