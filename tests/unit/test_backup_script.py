@@ -139,3 +139,34 @@ def test_snapshots_no_kept_backup_can_use_are_the_ones_before_the_last_at_its_st
     assert backup.unusable(taken, [backup_entry(1, start, start + minute)]) == ["a", "b"]
     assert backup.unusable(taken, [backup_entry(1, start - 20 * minute, start)]) == []
     assert backup.unusable(taken, []) == []
+
+
+def test_a_job_asked_for_while_another_runs_waits_for_it(backup, tmp_path, monkeypatch):
+    """ "Back up now" during a scheduled backup waits for it instead of failing or overlapping."""
+    import threading
+
+    monkeypatch.setattr(backup, "JOB_LOCK", tmp_path / "job.lock")
+    events, running, release = [], threading.Event(), threading.Event()
+
+    def scheduled():
+        with backup.one_job_at_a_time():
+            events.append("scheduled starts")
+            running.set()
+            release.wait(10)
+            events.append("scheduled ends")
+
+    def asked_for():
+        with backup.one_job_at_a_time():
+            events.append("asked-for starts")
+
+    first = threading.Thread(target=scheduled)
+    first.start()
+    running.wait(10)
+    second = threading.Thread(target=asked_for)
+    second.start()
+    second.join(0.5)
+    assert second.is_alive(), "the second job did not wait"
+    release.set()
+    first.join(10)
+    second.join(10)
+    assert events == ["scheduled starts", "scheduled ends", "asked-for starts"]
