@@ -24,7 +24,7 @@ from tests.support.journeys import (
     say,
 )
 from tests.support.object_storage import OVERLAY, ObjectStorage, build_s3_image
-from tests.support.stack import boot_stack, project_name
+from tests.support.stack import boot_stack, inspect_leaks, project_name
 from tests.support.system import wait_until
 
 pytestmark = pytest.mark.stack
@@ -97,6 +97,14 @@ def restore(stack, *options, check=True):
     started = time.monotonic()
     result = stack.compose("run", "--rm", "restore", *options, check=check, timeout=900)
     return result, time.monotonic() - started
+
+
+def test_the_storages_keys_are_in_no_docker_inspect_and_readable_by_postgres_alone(drilled_stack):
+    stack, storage = drilled_stack, drilled_stack.storage
+    assert inspect_leaks(stack, {"BACKUP_S3_KEY": storage.key, "BACKUP_S3_KEY_SECRET": storage.secret}) == []
+    for service in ("db", "backup"):
+        owner = stack.exec(service, "stat", "-c", "%U %a", "/etc/pgbackrest/conf.d/s3.conf").stdout.split()
+        assert owner == ["postgres", "600"], (service, owner)
 
 
 def test_restore_to_a_time_brings_back_exactly_what_was_committed_before_it(drilled_stack):

@@ -6,51 +6,22 @@ secrets from the env file, while the services that need them still find them
 in /run/secrets.
 """
 
-import json
-import subprocess
-
 import pytest
+
+from tests.support.stack import inspect_leaks
 
 pytestmark = pytest.mark.stack
 
 SECRETS = ("SECRET_KEY", "POSTGRES_PASSWORD", "REDIS_PASSWORD", "EMAIL_HOST_PASSWORD")
 
 
-def inspect_all(stack):
-    ids = [container["ID"] for container in stack.containers()]
-    assert ids, "the stack has no containers"
-    result = subprocess.run(["docker", "inspect", *ids], capture_output=True, text=True, check=True)
-    return json.loads(result.stdout)
-
-
-def visible_settings(container):
-    """Everything about a container's start that `docker inspect` shows as text."""
-    config = container["Config"]
-    return {
-        "Config.Env": config.get("Env") or [],
-        "Config.Cmd": config.get("Cmd") or [],
-        "Config.Entrypoint": config.get("Entrypoint") or [],
-        "Config.Healthcheck": (config.get("Healthcheck") or {}).get("Test") or [],
-        "Args": container.get("Args") or [],
-    }
-
-
 def test_no_secret_shows_in_docker_inspect(stack):
     """No secret value is in any container's environment, command or healthcheck."""
     values = {name: stack.env[name] for name in SECRETS}
     assert all(values.values()), "the test stack must set every secret"
-    containers = inspect_all(stack)
-    services = {container["Config"]["Labels"]["com.docker.compose.service"] for container in containers}
+    services = {container["Config"]["Labels"]["com.docker.compose.service"] for container in stack.inspect()}
     assert {"web", "daphne", "migrate", "db", "cache", "nginx"} <= services
-
-    leaks = [
-        f"{container['Name']} {where} holds {name}"
-        for container in containers
-        for where, items in visible_settings(container).items()
-        for name, value in values.items()
-        if any(value in item for item in items)
-    ]
-    assert leaks == []
+    assert inspect_leaks(stack, values) == []
 
 
 @pytest.mark.parametrize(
@@ -72,9 +43,7 @@ def test_services_read_their_secrets_from_files(stack, service, names):
 
 def test_the_secrets_step_runs_unprivileged(stack):
     """The one-shot step that hands out the secrets needs neither root nor capabilities."""
-    (step,) = [
-        c for c in inspect_all(stack) if c["Config"]["Labels"]["com.docker.compose.service"] == "secrets"
-    ]
+    (step,) = [c for c in stack.inspect() if c["Config"]["Labels"]["com.docker.compose.service"] == "secrets"]
     assert step["State"]["ExitCode"] == 0
     assert step["Config"]["User"] not in ("", "0", "root", "0:0")
     assert step["HostConfig"]["CapAdd"] in (None, [])

@@ -175,6 +175,13 @@ class Stack:
             return json.loads(out)
         return [json.loads(line) for line in out.splitlines()]
 
+    def inspect(self):
+        """``docker inspect`` of every container of the stack, finished ones too."""
+        ids = [container["ID"] for container in self.containers()]
+        assert ids, "the stack has no containers"
+        result = subprocess.run(["docker", "inspect", *ids], capture_output=True, text=True, check=True)
+        return json.loads(result.stdout)
+
     def health(self, service):
         """(status, what its last probe printed) of a service's container healthcheck."""
         [container] = [c["Name"] for c in self.containers() if c["Service"] == service]
@@ -249,6 +256,29 @@ class Stack:
         except (OSError, TimeoutError) as error:
             status = repr(error)
         self.first_handshake = (status, time.monotonic() - started)
+
+
+def visible_settings(container):
+    """Everything about a container's start that ``docker inspect`` shows as text."""
+    config = container["Config"]
+    return {
+        "Config.Env": config.get("Env") or [],
+        "Config.Cmd": config.get("Cmd") or [],
+        "Config.Entrypoint": config.get("Entrypoint") or [],
+        "Config.Healthcheck": (config.get("Healthcheck") or {}).get("Test") or [],
+        "Args": container.get("Args") or [],
+    }
+
+
+def inspect_leaks(stack, values):
+    """Where ``docker inspect`` of the stack's containers shows one of ``values`` ({name: secret})."""
+    return [
+        f"{container['Name']} {where} holds {name}"
+        for container in stack.inspect()
+        for where, items in visible_settings(container).items()
+        for name, value in values.items()
+        if any(value in item for item in items)
+    ]
 
 
 def project_name():
