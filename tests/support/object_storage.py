@@ -31,7 +31,7 @@ PORT = 9000
 BUCKET = "educa-backups"
 # a client inside the storage's container, with the CA it serves under
 CLIENT = (
-    "import boto3, json, sys;"
+    "import boto3, json;"
     "s3 = boto3.client('s3', endpoint_url='https://{host}:{port}', verify='/tls/ca.crt',"
     " aws_access_key_id='{key}', aws_secret_access_key='{secret}', region_name='us-east-1');"
 )
@@ -96,7 +96,9 @@ class ObjectStorage:
         )  # fmt: skip
         volume = f"{self.tls_dir}:/tls:ro"
         run_peer(self.name, self.network, (HOST,), S3_IMAGE, "--label", label, "-v", volume)
-        wait_until(self.create_bucket, 60, f"the object storage answering\n{self.logs()}", pause=1)
+        # a failing client call counts as "not yet": the server may still be starting
+        create = f"s3.create_bucket(Bucket='{BUCKET}')"
+        wait_until(lambda: self.client(create) is not None, 60, "the object storage answering", pause=1)
 
     def client(self, code):
         """Run ``code`` after CLIENT (``s3`` is a boto3 client) in the storage's container; its output."""
@@ -108,13 +110,6 @@ class ObjectStorage:
         if result.returncode != 0:
             raise AssertionError(f"the object storage's client failed:\n{result.stderr[-2000:]}")
         return result.stdout
-
-    def create_bucket(self):
-        try:
-            self.client(f"s3.create_bucket(Bucket='{BUCKET}')")
-        except AssertionError:
-            return False
-        return True
 
     def object_keys(self, prefix=""):
         """The object keys in the bucket under ``prefix``."""
