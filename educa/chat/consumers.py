@@ -2,10 +2,22 @@
 
 Protocol (text frames, JSON):
 
-- client → server: ``{"message": "<text>"}``
-- server → client: ``{"id": 1, "user": "ana", "message": "<text>", "datetime": "<ISO 8601>"}``
-  for every message of the room (the sender's own included), or
-  ``{"error": "<reason>"}`` for a frame that was refused; the connection stays open.
+- URL: ``/ws/chat/room/<course id>/``, optionally with ``?after=<message id>``:
+  once connected, the socket first gets the room's stored messages with a
+  greater id (the newest ``CHAT_HISTORY_LENGTH`` of them, oldest first), so
+  a client that reconnects catches up with what it missed. A malformed
+  ``after`` is ignored.
+- client → server: ``{"message": "<text>", "key": "<key>"}``, the key optional
+  (1 to 64 of ``A-Z a-z 0-9 _ -``), chosen by the client for each message.
+  A key the user already sent stores nothing new: the stored message is sent
+  back to that socket alone, so a client that resends after a reconnect (not
+  knowing whether the first copy arrived) gets its confirmation and nobody
+  sees the message twice.
+- server → client: ``{"id": 1, "user": "ana", "message": "<text>", "datetime":
+  "<ISO 8601>", "key": "<key>" or null}`` for every message of the room (the
+  sender's own included), or ``{"error": "<reason>"}`` for a frame that was
+  refused; the connection stays open. A client may get a message twice
+  (caught up and live, or echoed again): the id tells copies apart.
 
 Message text is plain text end to end: the server never builds HTML from it
 and the page inserts it with ``textContent``.
@@ -22,12 +34,14 @@ import asyncio
 import hashlib
 import json
 import logging
+import re
 import time
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, IntegrityError, transaction
 
 from . import sockets
 from .models import Message
@@ -52,6 +66,15 @@ CLOSE_TOO_MANY_SOCKETS = 4029
 
 TOO_FAST = "You are sending messages too fast; wait a moment."
 NOT_A_MEMBER = "You are no longer a member of this course."
+BAD_FRAME = 'Send JSON of the form {"message": "<text>"}.'
+BAD_KEY = "A message key is 1 to 64 characters: letters, digits, - and _."
+KEY_TAKEN = "That key belongs to a message in another room; send this one with a new key."
+
+# What a client may use as a message's key: enough for a random token, and
+# nothing that needs escaping anywhere.
+KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# The keys of a message frame, in the order they are sent.
+FRAME_KEYS = ("id", "user", "message", "datetime", "key")
 
 
 def group_name(course_id):
@@ -90,6 +113,63 @@ class TokenBucket:
             return False
         self.tokens -= 1
         return True
+
+
+class KeyTaken(Exception):
+    """A client reused one of its message keys in another room."""
+
+
+def message_frame(message):
+    """A stored message as the room's sockets get it: broadcast, echoed again or caught up."""
+    return {
+        "id": message.pk,
+        "user": message.user.get_username(),
+        "message": message.content,
+        "datetime": message.sent_on.isoformat(),
+        "key": message.client_key,
+    }
+
+
+def store_message(user, course, text, key):
+    """Store a message; ``(its frame, True)``, or ``(the stored one's frame, False)`` for a key sent before.
+
+    A key this user already sent in this room stores nothing. The insert
+    comes first and the unique constraint on (user, key) decides, so two
+    sockets (or Daphne processes) sending the same key at once store it
+    once: the second insert fails (on PostgreSQL, once the first has
+    committed) and reads the first one's message. ``KeyTaken`` when the key
+    is on a message of another room.
+    """
+    try:
+        # A savepoint, so a refused insert leaves any enclosing transaction usable.
+        with transaction.atomic():
+            message = Message.objects.create(user=user, course=course, content=text, client_key=key)
+        return message_frame(message), True
+    except IntegrityError:
+        if key is None:
+            raise
+        stored = (
+            Message.objects.filter(user=user, course=course, client_key=key).select_related("user").first()
+        )
+        if stored is None:
+            raise KeyTaken(key) from None
+        return message_frame(stored), False
+
+
+def after_id(scope):
+    """The socket URL's ``after`` (a message id), or None when absent or not a non-negative integer.
+
+    A malformed value is ignored rather than refused: a client that cannot
+    catch up still chats. Over 18 digits is not an id (they are 64-bit
+    signed integers) and would overflow the query.
+    """
+    values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("after")
+    if not values:
+        return None
+    value = values[0]
+    if not (value.isascii() and value.isdigit() and len(value) <= 18):
+        return None
+    return int(value)
 
 
 def frame_size_limit():
@@ -155,6 +235,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.channel_layer.group_add(self.user_group, self.channel_name)
         await self.accept()
+        after = after_id(self.scope)
+        if after is not None:
+            # Read after joining the room's group: a message stored from now
+            # on is broadcast to this socket too (handled once connect() is
+            # done), so none falls between the two; one stored meanwhile may
+            # come both ways, and the client drops the copy by its id.
+            for frame in await self.missed_messages(after):
+                await self.send(text_data=json.dumps(frame))
 
     async def disconnect(self, code):
         if self.group is not None:
@@ -192,9 +280,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if len(text_data) > frame_size_limit():
             await self.close(code=CLOSE_TOO_BIG)
             return
-        text = self.parse_message(text_data)
-        if text is None:
-            await self.send_error('Send JSON of the form {"message": "<text>"}.')
+        parsed = self.parse_message(text_data)
+        if parsed is None:
+            await self.send_error(BAD_FRAME)
+            return
+        text, key = parsed
+        if key is not None and not (isinstance(key, str) and KEY_PATTERN.fullmatch(key)):
+            await self.send_error(BAD_KEY)
             return
         text = text.strip()
         if not text:
@@ -203,31 +295,34 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.send_error(f"Messages are limited to {settings.CHAT_MESSAGE_MAX_LENGTH} characters.")
             return
         try:
-            message = await self.save_message(text)
+            saved = await self.save_message(text, key)
+        except KeyTaken:
+            await self.send_error(KEY_TAKEN)
+            return
         except DatabaseError:
             logger.exception("could not save a chat message in course %s", self.course.pk)
             await self.send_error("The message could not be sent; please try again.")
             return
-        if message is None:
+        if saved is None:
             await self.send_error(NOT_A_MEMBER)
             await self.close(code=CLOSE_NOT_A_MEMBER)
             return
+        frame, created = saved
+        if not created:
+            # Sent again by a client that never saw its echo: the room had the
+            # message already, so only this socket gets it, as the echo.
+            await self.send(text_data=json.dumps(frame))
+            return
         # Only a stored message is broadcast, so what people saw is what the
         # history will show when the page is reloaded.
-        await self.channel_layer.group_send(
-            self.group,
-            {
-                "type": "chat.message",
-                "id": message.pk,
-                "user": self.user.get_username(),
-                "message": message.content,
-                "datetime": message.sent_on.isoformat(),
-            },
-        )
+        await self.channel_layer.group_send(self.group, {"type": "chat.message", **frame})
 
     @staticmethod
     def parse_message(text_data):
-        """The text of a ``{"message": "<text>"}`` frame, or None for any other shape."""
+        """``(text, key)`` of a ``{"message": "<text>", "key": ...}`` frame, or None for any other shape.
+
+        The key is returned as sent (None when absent or null), for the caller to check.
+        """
         try:
             payload = json.loads(text_data)
         except ValueError:
@@ -235,24 +330,44 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if not isinstance(payload, dict):
             return None
         text = payload.get("message")
-        return text if isinstance(text, str) else None
+        return (text, payload.get("key")) if isinstance(text, str) else None
 
     @database_sync_to_async
-    def save_message(self, text):
-        """Store the message, or return None if the user is no longer in the course.
+    def save_message(self, text, key):
+        """Store the message and return ``(its frame, created)``, or None if the user left the course.
 
         Membership is checked again for every message: the one checked on
         connecting may have ended since (unenrolled, or removed by the owner).
         """
         if not may_chat(self.user, self.course):
             return None
-        return Message.objects.create(user=self.user, course=self.course, content=text)
+        return store_message(self.user, self.course, text, key)
+
+    @database_sync_to_async
+    def missed_messages(self, after):
+        """The frames of the room's messages with an id above ``after``: the newest
+        ``CHAT_HISTORY_LENGTH``, oldest first, as the chat page shows its history.
+
+        Ids are taken in insert order but seen in commit order: a message
+        that took its id just before another and committed just after it is
+        skipped for a client whose socket dropped between the two commits.
+        That window (the length of one insert) is left open rather than
+        resending a margin of older messages on every reconnect.
+        """
+        newest = (
+            Message.objects.filter(course=self.course, pk__gt=after)
+            .select_related("user")
+            .order_by("-pk")[: settings.CHAT_HISTORY_LENGTH]
+        )
+        return [message_frame(message) for message in reversed(list(newest))]
 
     async def chat_message(self, event):
         """A message broadcast to the room: pass it on to this client."""
         if self.closed:
             return
-        payload = {key: event[key] for key in ("id", "user", "message", "datetime")}
+        # event.get: during a rolling deploy, processes still on the previous
+        # version broadcast messages without a key.
+        payload = {key: event.get(key) for key in FRAME_KEYS}
         await self.send(text_data=json.dumps(payload))
 
     async def chat_membership(self, event):

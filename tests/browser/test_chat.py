@@ -18,7 +18,7 @@ from tests.support.system import wait_until
 pytestmark = pytest.mark.browser
 
 # Chromium's own report of a refused WebSocket handshake while Daphne is down.
-REFUSED_SOCKET = r"WebSocket connection to 'wss://[^']+/ws/chat/room/\d+/' failed"
+REFUSED_SOCKET = r"WebSocket connection to 'wss://[^']+/ws/chat/room/\d+/(\?after=\d+)?' failed"
 # The status line's texts over time, recorded by the page itself.
 RECORD_STATUS = """() => {
   const status = document.getElementById("chat-status");

@@ -4,6 +4,7 @@ Run by the integration tests as its own process with production settings:
 
     python concurrent_inserts.py modules 20    # 20 modules into one new course
     python concurrent_inserts.py contents 20   # 20 contents into one new module
+    python concurrent_inserts.py chat-key 20   # one chat message key sent 20 times at once
 
 Each thread has its own database connection, waits at a barrier and then saves
 one row without an explicit order, so the OrderField of every row is computed
@@ -79,7 +80,24 @@ def insert_contents(count):
     return {"module": module.pk, "errors": run_together(count, work)}
 
 
+def send_one_chat_key(count):
+    """One message sent with the same key by ``count`` sockets at once (a resend racing the original)."""
+    from chat.consumers import store_message
+
+    course = new_course()
+    stored = []
+
+    def work(i, barrier):
+        barrier.wait()
+        frame, created = store_message(course.owner, course, f"copy {i}", "raced-key")
+        stored.append({"id": frame["id"], "created": created})
+
+    return {"course": course.pk, "errors": run_together(count, work), "stored": stored}
+
+
 if __name__ == "__main__":
     kind, count = sys.argv[1], int(sys.argv[2])
-    result = {"modules": insert_modules, "contents": insert_contents}[kind](count)
+    result = {"modules": insert_modules, "contents": insert_contents, "chat-key": send_one_chat_key}[kind](
+        count
+    )
     print(json.dumps(result))

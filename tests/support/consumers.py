@@ -6,17 +6,21 @@ from channels.testing import WebsocketCommunicator
 from chat.routing import websocket_urlpatterns
 
 
-def communicator_for(user, course_id):
-    """A client of the chat routes with ``user`` already authenticated in the scope."""
-    communicator = WebsocketCommunicator(URLRouter(websocket_urlpatterns), f"/ws/chat/room/{course_id}/")
+def communicator_for(user, course_id, query=""):
+    """A client of the chat routes with ``user`` already authenticated in the scope.
+
+    ``query`` is the URL's query string, without the ``?`` (``"after=12"``).
+    """
+    path = f"/ws/chat/room/{course_id}/" + (f"?{query}" if query else "")
+    communicator = WebsocketCommunicator(URLRouter(websocket_urlpatterns), path)
     if user is not None:
         communicator.scope["user"] = user
     return communicator
 
 
-async def joined(user, course_id):
+async def joined(user, course_id, query=""):
     """``user``'s accepted socket in the course's room."""
-    communicator = communicator_for(user, course_id)
+    communicator = communicator_for(user, course_id, query)
     connected, _ = await communicator.connect()
     assert connected
     return communicator

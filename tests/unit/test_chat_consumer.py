@@ -1,5 +1,6 @@
 """The chat WebSocket: who may connect, what is accepted, and save-then-broadcast."""
 
+import asyncio
 import json
 
 import pytest
@@ -12,7 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError
 
 from chat import signals
-from chat.consumers import NOT_A_MEMBER, TOO_FAST, ChatConsumer
+from chat.consumers import BAD_KEY, KEY_TAKEN, NOT_A_MEMBER, TOO_FAST, ChatConsumer
 from chat.models import Message
 from chat.sockets import LocalSockets
 from tests.support.consumers import communicator_for, joined, site_communicator
@@ -101,7 +102,7 @@ async def test_everyone_in_the_room_receives_a_message(course, student, classmat
         assert frame["user"] == "ana"
         assert frame["message"] == "Hello, class!"
         assert frame["datetime"].startswith(str((await messages_in(course))[0].sent_on.date()))
-        assert set(frame) == {"id", "user", "message", "datetime"}
+        assert set(frame) == {"id", "user", "message", "datetime", "key"}
     await ana.disconnect()
     await bob.disconnect()
 
@@ -147,7 +148,7 @@ async def test_the_message_is_stored_before_it_is_broadcast(course, student, cla
 
 
 async def test_nothing_is_broadcast_when_saving_fails(course, student, classmate, monkeypatch):
-    async def failing_save(self, text):
+    async def failing_save(self, *args):
         raise DatabaseError("database is gone")
 
     monkeypatch.setattr(ChatConsumer, "save_message", failing_save)
@@ -703,3 +704,282 @@ def test_only_origins_the_operator_named_are_trusted_besides_the_site(monkeypatc
     named = load_prod(monkeypatch, CSRF_TRUSTED_ORIGINS="https://a.example,https://b.example:8443")
 
     assert named.WEBSOCKET_TRUSTED_ORIGINS == ["https://a.example", "https://b.example:8443"]
+
+
+# Reconnecting: catching up with ?after=, and message keys sent again.
+
+
+def store(course, user, *texts, key=None):
+    """Messages stored as if sent earlier; their frames, as the server sends them."""
+    from chat.consumers import message_frame
+
+    return [
+        message_frame(Message.objects.create(course=course, user=user, content=text, client_key=key))
+        for text in texts
+    ]
+
+
+async def received_until_quiet(communicator, count):
+    """The next ``count`` frames, and nothing after them."""
+    frames = [await communicator.receive_json_from() for _ in range(count)]
+    assert await communicator.receive_nothing(), "more frames than expected"
+    return frames
+
+
+async def frames_on(communicators, count, timeout=5):
+    """``count`` frames, from whichever of ``communicators`` they arrive on."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    frames = []
+    while len(frames) < count:
+        assert loop.time() < deadline, f"{len(frames)} frames of {count} within {timeout}s"
+        for communicator in communicators:
+            if not await communicator.receive_nothing(timeout=0.02):
+                frames.append(await communicator.receive_json_from())
+    return frames
+
+
+async def test_a_socket_opened_with_after_first_gets_the_messages_it_missed(course, student, classmate):
+    seen = await database_sync_to_async(store)(course, student, "one", "two")
+    missed = await database_sync_to_async(store)(course, classmate, "three", "four")
+    missed += await database_sync_to_async(store)(course, student, "five", key="k-5")
+
+    ana = await joined(student, course.pk, f"after={seen[-1]['id']}")
+
+    assert await received_until_quiet(ana, 3) == missed
+    assert [frame["message"] for frame in missed] == ["three", "four", "five"]
+    assert missed[-1]["key"] == "k-5" and missed[0]["key"] is None
+    await ana.disconnect()
+
+
+async def test_a_caught_up_message_is_the_frame_that_was_broadcast(course, student):
+    ana = await joined(student, course.pk)
+    await ana.send_json_to({"message": "live", "key": "live-1"})
+    live = await ana.receive_json_from()
+
+    again = await joined(student, course.pk, "after=0")
+
+    assert await received_until_quiet(again, 1) == [live]
+    assert live["key"] == "live-1"
+    await ana.disconnect()
+    await again.disconnect()
+
+
+async def test_without_after_nothing_is_caught_up(course, student):
+    await database_sync_to_async(store)(course, student, "before")
+
+    ana = await joined(student, course.pk)
+
+    assert await ana.receive_nothing()
+    await ana.disconnect()
+
+
+async def test_catching_up_sends_the_newest_history_length_oldest_first(settings, course, student):
+    settings.CHAT_HISTORY_LENGTH = 3
+    frames = await database_sync_to_async(store)(course, student, "1", "2", "3", "4", "5")
+
+    ana = await joined(student, course.pk, "after=0")
+
+    assert await received_until_quiet(ana, 3) == frames[-3:]
+    await ana.disconnect()
+
+
+async def test_only_the_rooms_own_messages_are_caught_up(make_course, course, student):
+    other_course = await database_sync_to_async(make_course)("Rust for beginners", students=[student])
+    await database_sync_to_async(store)(other_course, student, "elsewhere")
+    here = await database_sync_to_async(store)(course, student, "here")
+
+    ana = await joined(student, course.pk, "after=0")
+
+    assert await received_until_quiet(ana, 1) == here
+    await ana.disconnect()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "after=",
+        "after=-1",
+        "after=abc",
+        "after=1.5",
+        "after=1e3",
+        "after=0x10",
+        "after=%D9%A1",
+        "after=" + "9" * 19,
+    ],
+)
+async def test_a_malformed_after_is_ignored(course, student, query):
+    await database_sync_to_async(store)(course, student, "before")
+
+    ana = await joined(student, course.pk, query)
+
+    assert await ana.receive_nothing()
+    await ana.send_json_to({"message": "still chatting"})
+    assert (await ana.receive_json_from())["message"] == "still chatting"
+    await ana.disconnect()
+
+
+async def test_a_message_stored_just_after_the_catch_up_read_arrives_live(
+    course, student, classmate, monkeypatch
+):
+    """The socket joins the room before reading: nothing stored in between is lost."""
+    earlier = await database_sync_to_async(store)(course, classmate, "earlier")
+    # the method as defined (from the class, database_sync_to_async would bind None)
+    original = vars(ChatConsumer)["missed_messages"]
+    late = []
+
+    async def read_then_someone_speaks(self, after):
+        frames = await original(self, after)
+        # another socket stores and broadcasts a message now, after the read
+        late.extend(await database_sync_to_async(store)(course, classmate, "just now"))
+        await get_channel_layer().group_send(f"chat_{course.pk}", {"type": "chat.message", **late[0]})
+        return frames
+
+    monkeypatch.setattr(ChatConsumer, "missed_messages", read_then_someone_speaks)
+
+    ana = await joined(student, course.pk, "after=0")
+
+    assert await received_until_quiet(ana, 2) == earlier + late
+    await ana.disconnect()
+
+
+async def test_a_key_sent_again_is_not_stored_again_and_goes_back_to_that_socket_only(
+    course, student, classmate
+):
+    ana = await joined(student, course.pk)
+    ana_phone = await joined(student, course.pk)
+    bob = await joined(classmate, course.pk)
+    await ana.send_json_to({"message": "only once", "key": "abc-123_XYZ"})
+    first = await ana.receive_json_from()
+    for communicator in (ana_phone, bob):
+        assert await communicator.receive_json_from() == first
+
+    # the same frame again, as after a reconnect that lost the echo
+    await ana.send_json_to({"message": "only once", "key": "abc-123_XYZ"})
+
+    assert await ana.receive_json_from() == first
+    assert first["key"] == "abc-123_XYZ" and first["message"] == "only once"
+    for communicator in (ana, ana_phone, bob):
+        assert await communicator.receive_nothing()
+    assert [message.content for message in await messages_in(course)] == ["only once"]
+    for communicator in (ana, ana_phone, bob):
+        await communicator.disconnect()
+
+
+async def test_a_key_sent_again_from_another_socket_is_confirmed_with_the_stored_text(course, student):
+    """The stored message is what comes back, whatever text came with the copy."""
+    ana = await joined(student, course.pk)
+    await ana.send_json_to({"message": "first copy", "key": "k1"})
+    first = await ana.receive_json_from()
+    await ana.disconnect()
+
+    reconnected = await joined(student, course.pk)
+    await reconnected.send_json_to({"message": "second copy", "key": "k1"})
+
+    assert await reconnected.receive_json_from() == first
+    assert await reconnected.receive_nothing()
+    assert [message.content for message in await messages_in(course)] == ["first copy"]
+    await reconnected.disconnect()
+
+
+async def test_keys_are_each_users_own(course, student, classmate):
+    ana = await joined(student, course.pk)
+    bob = await joined(classmate, course.pk)
+
+    for sender, text in ((ana, "from ana"), (bob, "from bob")):
+        await sender.send_json_to({"message": text, "key": "same"})
+        for communicator in (ana, bob):
+            assert (await communicator.receive_json_from())["message"] == text
+
+    assert len(await messages_in(course)) == 2
+    await ana.disconnect()
+    await bob.disconnect()
+
+
+async def test_messages_without_a_key_are_all_stored(course, student):
+    ana = await joined(student, course.pk)
+
+    for frame in ({"message": "no key"}, {"message": "no key"}, {"message": "null key", "key": None}):
+        await ana.send_json_to(frame)
+        assert (await ana.receive_json_from())["key"] is None
+
+    assert len(await messages_in(course)) == 3
+    await ana.disconnect()
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["", "x" * 65, "with space", "ünïcödé", "new\nline", "trailing\n", "a/b", 42, True, ["k"], {"k": "v"}],
+    ids=repr,
+)
+async def test_a_key_of_the_wrong_shape_is_refused(course, student, classmate, key):
+    ana = await joined(student, course.pk)
+    bob = await joined(classmate, course.pk)
+
+    await ana.send_json_to({"message": "hello", "key": key})
+
+    assert await ana.receive_json_from() == {"error": BAD_KEY}
+    assert await bob.receive_nothing()
+    assert await messages_in(course) == []
+    # the longest key there may be is taken
+    await ana.send_json_to({"message": "hello", "key": "k" * 64})
+    assert (await bob.receive_json_from())["key"] == "k" * 64
+    await ana.disconnect()
+    await bob.disconnect()
+
+
+async def test_a_key_used_in_another_room_is_refused(make_course, course, student):
+    other_course = await database_sync_to_async(make_course)("Rust for beginners", students=[student])
+    await database_sync_to_async(store)(other_course, student, "there", key="k1")
+    ana = await joined(student, course.pk)
+
+    await ana.send_json_to({"message": "here", "key": "k1"})
+
+    assert await ana.receive_json_from() == {"error": KEY_TAKEN}
+    assert [message.content for message in await messages_in(course)] == []
+    await ana.disconnect()
+
+
+async def test_the_same_key_from_two_sockets_at_once_is_stored_once(course, student, classmate):
+    ana = await joined(student, course.pk)
+    ana_phone = await joined(student, course.pk)
+    bob = await joined(classmate, course.pk)
+
+    await asyncio.gather(
+        ana.send_json_to({"message": "raced", "key": "race"}),
+        ana_phone.send_json_to({"message": "raced", "key": "race"}),
+    )
+
+    # the broadcast on all three sockets, and the echo on the socket that came second
+    from_ana = await frames_on([ana, ana_phone], 3)
+    from_bob = await received_until_quiet(bob, 1)
+    stored = await messages_in(course)
+    assert len(stored) == 1 and from_bob[0]["id"] == stored[0].pk
+    assert all(frame == from_bob[0] for frame in from_ana)
+    for communicator in (ana, ana_phone):
+        assert await communicator.receive_nothing()
+    for communicator in (ana, ana_phone, bob):
+        await communicator.disconnect()
+
+
+async def test_every_copy_counts_towards_the_rate(rate, clock, course, student):
+    ana = await joined(student, course.pk)
+    for _ in range(3):
+        await ana.send_json_to({"message": "again", "key": "k1"})
+        assert (await ana.receive_json_from())["key"] == "k1"
+
+    await ana.send_json_to({"message": "again", "key": "k1"})
+
+    assert await ana.receive_json_from() == {"error": TOO_FAST}
+    await ana.disconnect()
+
+
+async def test_a_broadcast_without_a_key_from_a_process_of_the_previous_version_has_key_null(course, student):
+    """During a rolling deploy, processes still on the old code broadcast without "key"."""
+    ana = await joined(student, course.pk)
+    old = {"id": 7, "user": "bob", "message": "from an old Daphne", "datetime": "2026-12-02T10:15:00+00:00"}
+
+    await get_channel_layer().group_send(f"chat_{course.pk}", {"type": "chat.message", **old})
+
+    assert await ana.receive_json_from() == {**old, "key": None}
+    await ana.disconnect()

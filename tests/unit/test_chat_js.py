@@ -7,6 +7,7 @@ opens, feeds and drops at will. The browser layer covers the real thing.
 
 import json
 import os
+import re
 import shutil
 import subprocess
 
@@ -20,7 +21,7 @@ NODE = shutil.which("node")
 HARNESS = r"""
 const fs = require("fs");
 const vm = require("vm");
-const [scriptPath, protocol] = process.argv.slice(2);
+const [scriptPath, protocol, historyId] = process.argv.slice(2);
 
 class Element {
   constructor(tag) {
@@ -70,6 +71,7 @@ const historyTime = new Element("time");
 historyTime.dateTime = "2026-01-01T10:00:00+00:00";
 historyTime.textContent = "Jan 1, 10:00";
 history.appendChild(historyTime);
+if (historyId) { history.dataset.id = historyId; }
 log.appendChild(history);
 const elements = {
   "chat-config": config, "chat-messages": log, "chat-form": new Element("form"),
@@ -112,6 +114,7 @@ const sandbox = {
     setTimeout: (callback, delay) => { timers.push({ callback, delay }); return timers.length; },
     clearTimeout: () => {},
     addEventListener: (type, listener) => { windowListeners[type] = listener; },
+    crypto: require("crypto").webcrypto,
   },
   WebSocket: FakeWebSocket, JSON, Math, Array, Date: ClockDate, String, isNaN,
 };
@@ -147,6 +150,10 @@ result.scrolledToNewest = log.scrollTop === log.scrollHeight;
 submit("  hello  ");
 result.sentWhileOpen = sockets[0].sent.slice();
 result.inputClearedAfterSend = elements["chat-message-input"].value === "";
+// the server stored it and sends it back: no longer pending
+sockets[0].receive({
+  id: 3, user: "ana", message: "hello", datetime: "2026-01-01T10:02:00+00:00", key: sockets[0].sent[0].key,
+});
 submit("x".repeat(11));
 result.sentAfterTooLong = sockets[0].sent.length;
 result.inputKeptWhenTooLong = elements["chat-message-input"].value === "x".repeat(11);
@@ -222,14 +229,50 @@ result.statusSignedOut = status();
 """
 
 
-def run_chat_script(tmp_path, protocol="https:", scenario=MAIN):
+# A deploy stops the Daphne process: nothing lost, nothing shown twice.
+RECONNECT = r"""
+const frame = (id, user, message, key) => ({ id, user, message, datetime: "2026-01-01T10:00:00+00:00", key });
+result.firstUrl = sockets[0].url;
+sockets[0].open();
+submit("one");
+submit("two");
+const sentFirst = sockets[0].sent.slice();
+// "one" is stored and comes back; the socket dies before "two" does
+sockets[0].receive(frame(7, "ana", "one", sentFirst[0].key));
+sockets[0].receive(frame(8, "bob", "hi", null));
+sockets[0].drop(1001);
+result.statusDropped = status();
+submit("three");
+runNextTimer();
+result.reconnectUrl = sockets[1].url;
+sockets[1].open();
+result.sentFirst = sentFirst;
+result.resent = sockets[1].sent.slice();
+// caught up (8 again, and "two", which the server had stored after all), then live copies
+sockets[1].receive(frame(8, "bob", "hi", null));
+sockets[1].receive(frame(9, "ana", "two", sentFirst[1].key));
+sockets[1].receive(frame(9, "ana", "two", sentFirst[1].key));
+sockets[1].receive(frame(10, "ana", "three", sockets[1].sent[1].key));
+result.shown = log.children
+  .filter((item) => item.dataset.id)
+  .map((item) => [item.dataset.id, leaf(item, "text").textContent]);
+sockets[1].drop(1006);
+result.statusAllConfirmed = status();
+runNextTimer();
+result.lastUrl = sockets[2].url;
+sockets[2].open();
+result.resentWhenAllConfirmed = sockets[2].sent.length;
+"""
+
+
+def run_chat_script(tmp_path, protocol="https:", scenario=MAIN, history_id=""):
     if NODE is None:
         pytest.fail("Node.js is needed to run the chat script: apt-get install nodejs", pytrace=False)
     harness = tmp_path / "harness.js"
     harness.write_text(HARNESS + scenario + "console.log(JSON.stringify(result));\n")
     script = settings.BASE_DIR / "static" / "js" / "chat.js"
     completed = subprocess.run(
-        [NODE, str(harness), str(script), protocol],
+        [NODE, str(harness), str(script), protocol, history_id],
         capture_output=True,
         text=True,
         timeout=30,
@@ -247,8 +290,8 @@ def chat_run(tmp_path_factory):
 
 
 def test_the_socket_scheme_follows_the_page(tmp_path, chat_run):
-    assert chat_run["url"] == "wss://educa.test/ws/chat/room/7/"
-    assert run_chat_script(tmp_path, "http:")["url"] == "ws://educa.test/ws/chat/room/7/"
+    assert chat_run["url"] == "wss://educa.test/ws/chat/room/7/?after=0"
+    assert run_chat_script(tmp_path, "http:")["url"] == "ws://educa.test/ws/chat/room/7/?after=0"
 
 
 def test_history_times_are_shown_in_the_readers_time_zone(chat_run):
@@ -272,7 +315,9 @@ def test_messages_are_shown_as_text_and_own_ones_are_marked(chat_run):
 
 
 def test_sending_trims_the_text_and_clears_the_input(chat_run):
-    assert chat_run["sentWhileOpen"] == [{"message": "hello"}]
+    [sent] = chat_run["sentWhileOpen"]
+    assert sent["message"] == "hello"
+    assert re.fullmatch("[0-9a-f]{32}", sent["key"]), sent
     assert chat_run["inputClearedAfterSend"]
 
 
@@ -300,7 +345,7 @@ def test_a_dropped_connection_is_retried_with_capped_exponential_backoff(chat_ru
 
 def test_messages_written_while_offline_are_sent_after_reconnecting(chat_run):
     assert chat_run["statusQueued"] == "reconnecting… (1 message waiting)"
-    assert chat_run["sentAfterReconnect"] == [{"message": "offline"}]
+    assert [sent["message"] for sent in chat_run["sentAfterReconnect"]] == ["offline"]
 
 
 def test_a_removed_member_is_not_reconnected(chat_run):
@@ -342,3 +387,43 @@ def test_queued_messages_go_out_no_faster_than_the_server_takes_them(closes_run)
 def test_a_signed_out_user_is_not_reconnected(closes_run):
     assert closes_run["retriesAfterSignOut"] == 0
     assert closes_run["statusSignedOut"] == "disconnected: you signed out"
+
+
+@pytest.fixture(scope="module")
+def reconnect_run(tmp_path_factory):
+    return run_chat_script(tmp_path_factory.mktemp("chatjs-reconnect"), scenario=RECONNECT, history_id="5")
+
+
+def test_the_socket_asks_for_what_came_after_the_history_and_then_after_the_last_message(reconnect_run):
+    assert reconnect_run["firstUrl"] == "wss://educa.test/ws/chat/room/7/?after=5"
+    assert reconnect_run["reconnectUrl"] == "wss://educa.test/ws/chat/room/7/?after=8"
+    assert reconnect_run["lastUrl"] == "wss://educa.test/ws/chat/room/7/?after=10"
+
+
+def test_every_message_gets_a_key_of_its_own(reconnect_run):
+    one, two = reconnect_run["sentFirst"]
+    assert (one["message"], two["message"]) == ("one", "two")
+    assert re.fullmatch("[0-9a-f]{32}", one["key"]) and re.fullmatch("[0-9a-f]{32}", two["key"])
+    assert one["key"] != two["key"]
+
+
+def test_a_message_never_confirmed_is_sent_again_with_its_key_after_reconnecting(reconnect_run):
+    # "one" came back before the socket died; "two" did not; "three" was written offline
+    assert reconnect_run["statusDropped"] == "reconnecting… (1 message waiting)"
+    two = reconnect_run["sentFirst"][1]
+    resent = reconnect_run["resent"]
+    assert resent[0] == two
+    assert resent[1]["message"] == "three" and resent[1]["key"] not in (
+        two["key"],
+        reconnect_run["sentFirst"][0]["key"],
+    )
+    assert len(resent) == 2
+
+
+def test_a_message_already_shown_is_not_shown_again(reconnect_run):
+    assert reconnect_run["shown"] == [["7", "one"], ["8", "hi"], ["9", "two"], ["10", "three"]]
+
+
+def test_confirmed_messages_are_not_sent_again(reconnect_run):
+    assert reconnect_run["statusAllConfirmed"] == "reconnecting…"
+    assert reconnect_run["resentWhenAllConfirmed"] == 0

@@ -11,6 +11,7 @@ from django.db import DatabaseError
 
 from chat import consumers, signals
 from chat.consumers import ChatConsumer
+from chat.models import Message
 from tests.support.consumers import joined, site_communicator
 
 pytestmark = [pytest.mark.unit, pytest.mark.django_db(transaction=True)]
@@ -91,7 +92,7 @@ async def spend_the_burst(socket, refused=0):
 
 
 @pytest.mark.parametrize("row", table("### Errors"), ids=lambda row: row[0])
-def test_every_documented_error_is_what_the_server_answers(row, course, student, monkeypatch):
+def test_every_documented_error_is_what_the_server_answers(row, course, student, make_course, monkeypatch):
     sent, answer = row
     answers = code_spans(answer)
     # "no answer: the socket is closed with ...": a close and nothing before it
@@ -99,13 +100,18 @@ def test_every_documented_error_is_what_the_server_answers(row, course, student,
     text, data = frame_for(sent)
     if "database" in sent:
 
-        async def failing_save(self, text):
+        async def failing_save(self, *args):
             raise DatabaseError("database is gone")
 
         monkeypatch.setattr(ChatConsumer, "save_message", failing_save)
     if "after leaving the course" in sent:
         # the server's own close (tested below) would come first otherwise
         monkeypatch.setattr(signals, "_send", lambda group, event: None)
+    if "in another room" in sent:
+        elsewhere = make_course("Rust for beginners", students=[student])
+        Message.objects.create(
+            user=student, course=elsewhere, content="there", client_key=json.loads(text)["key"]
+        )
     over_rate = "CHAT_RATE_BURST" in sent
     if over_rate:
         # no token comes back while the test runs, however slow the machine

@@ -9,6 +9,13 @@
  * server's close codes say when not to come back (removed from the course,
  * signed out) or to come back slowly (too fast, too many windows); see
  * docs/websocket.md.
+ *
+ * Nothing is lost or shown twice across a reconnect (a deploy closes every
+ * socket of a Daphne process): each message carries a random key and stays
+ * pending until the server sends it back with that key; pending messages
+ * are sent again, same keys, on the next socket, and the server stores a
+ * key once. The socket asks for what it missed (after=<highest id shown>),
+ * and a message whose id is already shown is dropped.
  */
 (function () {
   "use strict";
@@ -40,14 +47,55 @@
   var retryTimer = null;
   var leaving = false;
   var crowded = false;
+  // Messages not sent on the current socket yet, oldest first: {text, key}.
   var queue = [];
+  // Messages sent on a socket that may have died before the server stored
+  // them: sent again on the next one, until their echo (same key) arrives.
+  var pending = [];
+  // The ids of the messages on the page, and the highest of them.
+  var shown = {};
+  var lastId = 0;
   var tokens = BURST;
   var tokensAt = 0;
   var paceTimer = null;
 
+  // Each socket first gets what the page has not shown: the messages after
+  // the newest one shown (from the history the page was rendered with, at first).
   function socketUrl() {
     var scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
-    return scheme + "//" + window.location.host + config.socketPath;
+    return scheme + "//" + window.location.host + config.socketPath + "?after=" + lastId;
+  }
+
+  // 128 random bits in hex: the server takes 1 to 64 of [A-Za-z0-9_-].
+  function newKey() {
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    var key = "";
+    for (var i = 0; i < bytes.length; i += 1) {
+      key += (bytes[i] < 16 ? "0" : "") + bytes[i].toString(16);
+    }
+    return key;
+  }
+
+  function unsent() {
+    return queue.length + pending.length;
+  }
+
+  function markShown(id) {
+    shown[id] = true;
+    if (id > lastId) {
+      lastId = id;
+    }
+  }
+
+  // The server renders the history with each message's id (data-id).
+  function rememberHistory() {
+    for (var i = 0; i < log.children.length; i += 1) {
+      var id = parseInt(log.children[i].dataset.id, 10);
+      if (id > 0) {
+        markShown(id);
+      }
+    }
   }
 
   function setStatus(text, state) {
@@ -57,8 +105,9 @@
 
   function showWaiting() {
     var text = "reconnecting…";
-    if (queue.length) {
-      text += " (" + queue.length + " message" + (queue.length === 1 ? "" : "s") + " waiting)";
+    var waiting = unsent();
+    if (waiting) {
+      text += " (" + waiting + " message" + (waiting === 1 ? "" : "s") + " waiting)";
     }
     setStatus(text, "reconnecting");
   }
@@ -142,7 +191,9 @@
 
   function flushQueue() {
     while (queue.length && isOpen() && takeToken()) {
-      socket.send(JSON.stringify({ message: queue.shift() }));
+      var item = queue.shift();
+      socket.send(JSON.stringify({ message: item.text, key: item.key }));
+      pending.push(item);
     }
     if (queue.length && isOpen() && paceTimer === null) {
       paceTimer = window.setTimeout(function () {
@@ -162,8 +213,20 @@
     if (typeof data.error === "string") {
       appendNotice(data.error, "error");
     } else if (typeof data.message === "string") {
-      appendMessage(data);
+      confirmSent(data.key);
+      // Caught up and live, or echoed again for a key sent twice: shown once.
+      if (!shown[data.id]) {
+        markShown(data.id);
+        appendMessage(data);
+      }
     }
+  }
+
+  // The server stored the message with this key: it is no longer pending.
+  function confirmSent(key) {
+    pending = pending.filter(function (item) {
+      return item.key !== key;
+    });
   }
 
   // After at least minimumDelay ms when the server asked for patience.
@@ -195,6 +258,10 @@
       tokens = BURST;
       tokensAt = Date.now();
       setStatus("connected", "connected");
+      // The server may or may not have stored what was pending when the last
+      // socket went: sent again first, with the same keys, it is stored once.
+      queue = pending.concat(queue);
+      pending = [];
       flushQueue();
     });
     socket.addEventListener("message", onFrame);
@@ -241,11 +308,11 @@
   }
 
   function send(text) {
-    if (queue.length >= MAX_QUEUED) {
+    if (unsent() >= MAX_QUEUED) {
       appendNotice("Too many unsent messages; wait for them to go out.", "error");
       return false;
     }
-    queue.push(text);
+    queue.push({ text: text, key: newKey() });
     if (isOpen()) {
       flushQueue();
     } else {
@@ -289,6 +356,7 @@
   });
 
   localiseHistory();
+  rememberHistory();
   scrollToNewest();
   connect();
 })();
