@@ -4,80 +4,23 @@ No PostgreSQL, no Redis, no Docker: Daphne's runserver serves the catalogue,
 a student registers and enrols, and the chat works over a real WebSocket.
 """
 
-import subprocess
-import sys
-from dataclasses import dataclass
-
 import pytest
 import requests
 
-from tests.support.chat import open_socket
 from tests.support.journeys import DEMO_COURSE
-from tests.support.settings import clean_environment
-from tests.support.site import SiteClient
-from tests.support.system import MANAGE, free_port, wait_until
+from tests.support.local_server import LocalServer, prepare_local_database
 
 pytestmark = pytest.mark.unit
-
-
-@dataclass
-class LocalServer:
-    port: int
-
-    @property
-    def base_url(self):
-        return f"http://127.0.0.1:{self.port}"
-
-    def client(self):
-        return SiteClient(self.base_url)
-
-    def chat(self, course, client):
-        return open_socket(
-            f"ws://127.0.0.1:{self.port}/ws/chat/room/{course}/",
-            origin=self.base_url,
-            cookies=dict(client.cookies.items()),
-        )
 
 
 @pytest.fixture(scope="module")
 def local_server(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("local")
-    env = clean_environment(
-        DJANGO_SETTINGS_MODULE="educa.settings.local",
-        SQLITE_PATH=str(workdir / "db.sqlite3"),
-        MEDIA_ROOT=str(workdir / "media"),
-        ALLOWED_HOSTS="127.0.0.1,localhost",
-    )
-
-    def manage(*args):
-        result = subprocess.run(
-            [sys.executable, str(MANAGE), *args], env=env, capture_output=True, text=True, timeout=180
-        )
-        assert result.returncode == 0, f"manage.py {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
-
-    manage("migrate", "--noinput")
-    manage("load_demo_data", "--password", "Demo-instructor-pw-1")
-    server = LocalServer(port=free_port())
-    log = (workdir / "runserver.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, str(MANAGE), "runserver", f"127.0.0.1:{server.port}", "--noreload"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-
-        def answering():
-            if process.poll() is not None:
-                pytest.fail(f"runserver exited:\n{(workdir / 'runserver.log').read_text()}")
-            return requests.get(f"{server.base_url}/healthz", timeout=2).status_code == 200
-
-        wait_until(answering, 60, "runserver answering /healthz", pause=0.2)
-        yield server
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
+    prepare_local_database(workdir)
+    server = LocalServer(workdir)
+    server.start()
+    yield server
+    server.stop()
 
 
 def test_catalogue_is_served(local_server):
