@@ -57,7 +57,7 @@ FROM python:${PYTHON_VERSION}-slim
 LABEL org.opencontainers.image.title="educa" \
       org.opencontainers.image.description="educa e-learning platform: Django (uWSGI) and Channels (Daphne)"
 
-# A fixed uid/gid: NGINX joins this group (compose: group_add) to reach the
+# A fixed uid/gid: NGINX joins this group (config/nginx/Dockerfile) to reach the
 # uWSGI socket and read uploaded media, and volumes keep the same owner across
 # image rebuilds.
 ARG APP_UID=10001
@@ -94,8 +94,14 @@ COPY config/daphne/ /app/config/daphne/
 COPY educa/ /app/educa/
 
 # Code and configuration belong to root and are read-only for the app user.
+# /app/RELEASE: the id of this code and its dependencies (educa/release.py),
+# which the release step records and new Swarm tasks wait for.
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 RUN chmod 0755 /usr/local/bin/wait-for-it.sh /usr/local/bin/educa-entrypoint \
-    && chmod -R a+rX,go-w /app
+    && chmod -R a+rX,go-w /app \
+    && find /app /opt/venv -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum \
+        | cut -c1-16 > /app/RELEASE \
+    && chmod 0644 /app/RELEASE
 
 # By number, so that a runtime can tell without the image's /etc/passwd that
 # it is not root (e.g. Kubernetes' runAsNonRoot).

@@ -1,22 +1,38 @@
 """Container healthcheck for uWSGI: ask the application for /healthz over its socket.
 
-uWSGI listens on a Unix socket that speaks the uwsgi protocol, not HTTP, so no
-HTTP client can probe it. This script sends one request the way NGINX does and
-exits 0 only for a 200 answer, which proves the socket accepts connections, a
-worker is free and Django answers.
+uWSGI's socket speaks the uwsgi protocol, not HTTP, so no HTTP client can
+probe it. This script sends one request the way NGINX does and exits 0 only
+for a 200 answer, which proves the socket accepts connections, a worker is
+free and Django answers.
 
-    python healthcheck.py [--socket PATH] [--path /healthz] [--timeout SECONDS]
+    python healthcheck.py [--socket PATH|HOST:PORT] [--path /healthz] [--timeout SECONDS]
+
+The socket defaults to uWSGI's own, UWSGI_SOCKET when it is set: a Unix
+socket's path (Compose), or a TCP address such as ``:8000`` (Swarm), which
+is probed on the loopback interface.
 
 Exit status: 0 healthy, 1 unhealthy (the reason goes to stderr, which Docker
 keeps in the health log).
 """
 
 import argparse
+import os
 import socket
 import struct
 import sys
 
 DEFAULT_SOCKET = "/run/educa/uwsgi.sock"
+
+
+def socket_address(socket_name):
+    """(family, address) for a Unix socket's path or a ``[host]:port``; an empty host is loopback."""
+    if "/" in socket_name or ":" not in socket_name:
+        return socket.AF_UNIX, socket_name
+    host, _, port = socket_name.rpartition(":")
+    # a wildcard bind address (uWSGI listens on every interface) is probed on loopback
+    if host in ("", "0.0.0.0", "*"):  # noqa: S104
+        host = "127.0.0.1"
+    return socket.AF_INET, (host, int(port))
 
 
 def encode_request(variables):
@@ -59,24 +75,30 @@ def read_status_line(sock):
     return data.split(b"\r\n", 1)[0].decode("latin-1")
 
 
-def probe(socket_path, path, timeout):
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+def probe(socket_name, path, timeout):
+    family, address = socket_address(socket_name)
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
-        sock.connect(socket_path)
+        sock.connect(address)
         sock.sendall(encode_request(request_variables(path)))
         return read_status_line(sock)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="Probe uWSGI over its Unix socket.")
-    parser.add_argument("--socket", default=DEFAULT_SOCKET, help=f"uwsgi socket (default {DEFAULT_SOCKET})")
+    default_socket = os.environ.get("UWSGI_SOCKET") or DEFAULT_SOCKET
+    parser = argparse.ArgumentParser(description="Probe uWSGI over its socket.")
+    parser.add_argument(
+        "--socket",
+        default=default_socket,
+        help=f"uwsgi socket, a path or host:port (default {default_socket})",
+    )
     parser.add_argument("--path", default="/healthz", help="path to request (default /healthz)")
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds to wait (default 5)")
     args = parser.parse_args(argv)
 
     try:
         status_line = probe(args.socket, args.path, args.timeout)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         print(f"unhealthy: {args.socket}: {exc}", file=sys.stderr)
         return 1
 

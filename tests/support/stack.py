@@ -422,6 +422,14 @@ def remove_leftovers():
         if found and not _owner_alive(int(found[1])):
             remove_project(project)
             removed.append(project)
+    # stacks on a swarm (tests/support/swarm.py), named the same way
+    from .swarm import remove_swarm_stack
+
+    for stack in _docker_lines("stack", "ls", "--format", "{{.Name}}"):
+        found = owner.match(stack)
+        if found and not _owner_alive(int(found[1])):
+            remove_swarm_stack(stack)
+            removed.append(stack)
     template = '{{.ID}} {{.Label "' + OWNER_LABEL + '"}}'
     for line in _docker_lines("ps", "-a", "--filter", f"label={CONTAINER_LABEL}", "--format", template):
         container, _, pid = line.partition(" ")

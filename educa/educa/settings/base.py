@@ -15,6 +15,10 @@ from .env import config, one_of
 # educa/ (the folder holding manage.py)
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
+# The id of the code and dependencies an image carries, written when it is
+# built (Dockerfile); a checkout has none (educa/release.py).
+RELEASE_ID_FILE = BASE_DIR.parent / "RELEASE"
+
 DEBUG = False
 ALLOWED_HOSTS = []
 
