@@ -20,8 +20,11 @@ def pytest_collection_modifyitems(config, items):
     the layers; the cheap layers should fail first, and the browser layer
     (whose Playwright session owns an event loop) must come after every
     asyncio test. Within the browser layer, tests that restart part of the
-    shared stack go last. Every test must belong to exactly one layer, so that
-    ``-m <layer>`` never leaves one out.
+    shared stack go last. The swarm tests go after everything: a Docker
+    Engine that leaves a swarm stops resolving names on the bridge networks
+    that exist at that moment (moby/moby#45144), the shared stack's among
+    them. Every test must belong to exactly one layer, so that ``-m <layer>``
+    never leaves one out.
     """
     unassigned = [item.nodeid for item in items if _layer(item) is None]
     if unassigned:
@@ -30,7 +33,7 @@ def pytest_collection_modifyitems(config, items):
     def rank(item):
         layer = LAYERS.index(_layer(item))
         disrupts = getattr(getattr(item, "function", None), "disrupts_shared_stack", False)
-        return (layer, disrupts)
+        return (item.get_closest_marker("swarm") is not None, layer, disrupts)
 
     items.sort(key=rank)
 

@@ -23,7 +23,7 @@ from tests.support.journeys import DEMO_COURSE, PASSWORD, chat_round_trip, load_
 from tests.support.swarm import SingleNodeSwarm, deploy_swarm_stack, docker
 from tests.support.system import wait_until
 
-pytestmark = pytest.mark.stack
+pytestmark = [pytest.mark.stack, pytest.mark.swarm]
 
 # the pages the traffic asks for in turn: the cached catalogue, a course page
 # and Django's own health answer

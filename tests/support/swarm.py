@@ -16,6 +16,7 @@ container with ``docker exec``.
 """
 
 import json
+import os
 import shlex
 import subprocess
 import time
@@ -25,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from .prerequisites import stack_problem
-from .stack import BOOT_TIMEOUT, Stack, make_env, project_name
+from .stack import BOOT_TIMEOUT, PROJECT_LABEL, PROJECT_PREFIX, Stack, make_env, project_name
 from .system import REPO, wait_until
 
 STACK_LABEL = "com.docker.stack.namespace"
@@ -163,6 +164,16 @@ class SingleNodeSwarm:
     def join(self):
         state = swarm_state()
         if state == "inactive":
+            others = networks_of_others()
+            if others:
+                pytest.fail(
+                    "the swarm test makes this engine a swarm and leaves it again, and a Docker "
+                    "Engine that leaves a swarm stops resolving container names on the bridge "
+                    "networks that exist at that moment (moby/moby#45144); these networks have "
+                    f"running containers: {', '.join(others)}. Stop them, or deselect this test "
+                    "with -m 'not swarm'",
+                    pytrace=False,
+                )
             self.made_bridge = docker("network", "inspect", self.BRIDGE, check=False).returncode != 0
             docker("swarm", "init", "--advertise-addr", "127.0.0.1")
             self.made = True
@@ -181,6 +192,21 @@ class SingleNodeSwarm:
             # bin/swarm-deploy labelled this node: take the label away again
             node = docker("info", "--format", "{{.Swarm.NodeID}}").stdout.strip()
             docker("node", "update", "--label-rm", "educa.data", node, check=False)
+
+
+def networks_of_others():
+    """User-defined bridge networks with containers on them that are not this test run's."""
+    ours = f"{PROJECT_PREFIX}{os.getpid()}-"
+    names = docker("network", "ls", "--filter", "driver=bridge", "--format", "{{.Name}}").stdout.split()
+    others = []
+    for name in names:
+        if name in ("bridge", SingleNodeSwarm.BRIDGE):
+            continue
+        network = json.loads(docker("network", "inspect", name).stdout)[0]
+        project = (network.get("Labels") or {}).get(PROJECT_LABEL, "")
+        if network.get("Containers") and not project.startswith(ours):
+            others.append(name)
+    return others
 
 
 def build_images(workdir, project):
