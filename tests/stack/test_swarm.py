@@ -214,15 +214,34 @@ def test_a_rolling_update_drops_no_request_and_no_message(swarm_stack, students)
         # every replaced task was stopped by its signal within its grace period, not killed
         stopped = docker(
             "ps",
-            "-a",
+            "-aq",
             "--filter",
             f"label=com.docker.swarm.service.name={swarm_stack.service(service)}",
             "--filter",
             "status=exited",
-            "--format",
-            "{{.Image}} {{.Status}}",
-        ).stdout.splitlines()
-        assert stopped and all("Exited (0)" in line for line in stopped), stopped
+        ).stdout.split()
+        assert stopped, f"no replaced {service} task is left to inspect"
+        killed = [container for container in stopped if exit_code(container) != 0]
+        assert not killed, f"replaced {service} tasks that did not exit by themselves:\n" + "\n".join(
+            stop_report(container) for container in killed
+        )
+
+
+def exit_code(container):
+    return int(docker("inspect", "--format", "{{.State.ExitCode}}", container).stdout)
+
+
+def stop_report(container):
+    """How a container ended (exit code, out of memory, when) and its last lines, for a failure message."""
+    state = docker(
+        "inspect",
+        "--format",
+        "{{.Config.Image}} exit {{.State.ExitCode}} OOMKilled={{.State.OOMKilled}} "
+        "started {{.State.StartedAt}} finished {{.State.FinishedAt}}",
+        container,
+    ).stdout.strip()
+    logs = docker("logs", "--tail", "40", container, check=False)
+    return f"{state}\n{logs.stdout[-4000:]}{logs.stderr[-4000:]}"
 
 
 def test_a_version_that_never_turns_healthy_is_rolled_back(swarm_stack, students, tmp_path):
