@@ -217,6 +217,11 @@ def table(results):
         p99 = theirs["latency_ms"]["p99"] / ours["latency_ms"]["p99"] if ours["latency_ms"]["p99"] else 0
         rows.append(row(f"uWSGI    {ours['kind']}", ours, ""))
         rows.append(row(f"gunicorn {theirs['kind']}", theirs, f"{ratio:.2f} (p99 {p99:.2f})"))
+    return aligned(rows)
+
+
+def aligned(rows):
+    """Rows of strings as a text table: the first column to the left, the figures to the right."""
     widths = [max(len(cells[i]) for cells in rows) for i in range(len(rows[0]))]
     return "\n".join(
         "  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(cells))

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from bench import stack_control
 from bench.http_load import run_wrk
-from bench.pages import CLIENT_TIMEOUT, request_kinds
+from bench.pages import CLIENT_TIMEOUT, aligned, request_kinds, warm
 from bench.stack_control import log
 from tests.support.swarm import SingleNodeSwarm, deploy_swarm_stack, docker
 from tests.support.system import REPO
@@ -98,11 +98,7 @@ def table(runs):
                     f"{outcome['generator_cpu_percent']}%",
                 )
             )
-    widths = [max(len(cells[i]) for cells in rows) for i in range(len(rows[0]))]
-    return "\n".join(
-        "  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(cells))
-        for cells in rows
-    )
+    return aligned(rows)
 
 
 def main(argv=None):
@@ -122,8 +118,7 @@ def main(argv=None):
         for replicas in counts:
             scale_web(stack, replicas)
             log(f"web x {replicas}, {args.connections} connections, {args.duration} s a kind")
-            for kind in kinds:
-                run_wrk(f"{stack.base_url}{kind.path}", 3, args.connections, headers=kind.headers)
+            warm(stack, kinds, args.connections)
             runs.append({"replicas": replicas, "outcomes": [measure(stack, kind, args) for kind in kinds]})
     except KeyboardInterrupt:
         log("interrupted")
