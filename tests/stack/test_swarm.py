@@ -198,6 +198,7 @@ def test_a_rolling_update_drops_no_request_and_no_message(swarm_stack, students)
     clients, course = students
     second = f"{swarm_stack.project}-2"
     swarm_stack.tag_images(second, ("educa",))
+    serving = {service: swarm_stack.containers_of(service) for service in ("web", "daphne")}
     with Traffic(swarm_stack) as traffic, Conversation(swarm_stack, clients, course) as conversation:
         time.sleep(3)
         started = time.monotonic()
@@ -211,17 +212,13 @@ def test_a_rolling_update_drops_no_request_and_no_message(swarm_stack, students)
     )
     for service in ("web", "daphne"):
         assert set(swarm_stack.running_images(service)) == {f"educa:{second}"}
-        # every replaced task was stopped by its signal within its grace period, not killed
-        stopped = docker(
-            "ps",
-            "-aq",
-            "--filter",
-            f"label=com.docker.swarm.service.name={swarm_stack.service(service)}",
-            "--filter",
-            "status=exited",
-        ).stdout.split()
-        assert stopped, f"no replaced {service} task is left to inspect"
-        killed = [container for container in stopped if exit_code(container) != 0]
+        # every task the update replaced was stopped by its signal within its
+        # grace period and drained (exit 0), not killed at the end of it
+        replaced = serving[service]
+        assert not set(replaced) & set(swarm_stack.containers_of(service)), (
+            f"{service} tasks were not replaced"
+        )
+        killed = [container for container in replaced if exit_code(container) != 0]
         assert not killed, f"replaced {service} tasks that did not exit by themselves:\n" + "\n".join(
             stop_report(container) for container in killed
         )

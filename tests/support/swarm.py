@@ -56,11 +56,19 @@ class SwarmStack(Stack):
 
     def container(self, service):
         """The id of a running container of ``service`` (any of them, when it has several)."""
-        ids = docker(
-            "ps", "-q", "--filter", f"label=com.docker.swarm.service.name={self.service(service)}"
-        ).stdout.split()
+        ids = self.containers_of(service)
         assert ids, f"no running container of {self.service(service)}\n{self.logs(service)}"
         return ids[0]
+
+    def containers_of(self, service):
+        """The ids of the running containers of ``service``."""
+        return docker(
+            "ps",
+            "-q",
+            "--no-trunc",
+            "--filter",
+            f"label=com.docker.swarm.service.name={self.service(service)}",
+        ).stdout.split()
 
     def exec(self, service, *command, check=True, env=None):
         options = [option for name, value in (env or {}).items() for option in ("-e", f"{name}={value}")]
