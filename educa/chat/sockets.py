@@ -53,36 +53,33 @@ return 1
 
 
 def registry_for(channel_layer):
-    """The registry matching the channel layer: Redis for channels_redis, else in-process."""
-    from channels_redis.core import RedisChannelLayer
+    """The registry matching the channel layer: Redis for the production one, else in-process."""
+    from .layers import PubSubChannelLayer
 
-    if isinstance(channel_layer, RedisChannelLayer):
+    if isinstance(channel_layer, PubSubChannelLayer):
         return RedisSockets(channel_layer)
     return LocalSockets()
 
 
 class RedisSockets:
+    """The count in the channel layer's Redis (its address, password and TLS options)."""
+
     def __init__(self, channel_layer):
         self.layer = channel_layer
-
-    def _connection(self, key):
-        # channels_redis keeps a connection pool per event loop, with the
-        # password and TLS options of the settings: reuse it.
-        return self.layer.connection(self.layer.consistent_hash(key))
 
     async def take(self, user_id, channel_name, cap):
         """Count this socket for ``user_id`` unless they already hold ``cap``; True if counted."""
         key = KEY.format(user_id=user_id)
-        taken = await self._connection(key).eval(_TAKE, 1, key, channel_name, cap, ENTRY_SECONDS * 1000)
+        taken = await self.layer.redis().eval(_TAKE, 1, key, channel_name, cap, ENTRY_SECONDS * 1000)
         return bool(taken)
 
     async def refresh(self, user_id, channel_name):
         key = KEY.format(user_id=user_id)
-        await self._connection(key).eval(_REFRESH, 1, key, channel_name, ENTRY_SECONDS * 1000)
+        await self.layer.redis().eval(_REFRESH, 1, key, channel_name, ENTRY_SECONDS * 1000)
 
     async def release(self, user_id, channel_name):
         key = KEY.format(user_id=user_id)
-        await self._connection(key).zrem(key, channel_name)
+        await self.layer.redis().zrem(key, channel_name)
 
 
 class LocalSockets:

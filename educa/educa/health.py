@@ -7,6 +7,7 @@ HTTPS redirect, so container healthchecks can call them over plain HTTP on
 any address.
 """
 
+import asyncio
 import logging
 import uuid
 
@@ -35,19 +36,35 @@ def check_cache(alias=DEFAULT_CACHE_ALIAS):
     cache.delete(key)
 
 
+# How long the channel layer's round trip may take before it counts as failing.
+CHANNEL_LAYER_TIMEOUT = 5
+# Redis Pub/Sub keeps nothing for a subscription it has not registered yet,
+# and subscribing does not wait for Redis to confirm: the ping is sent again
+# at this interval until one arrives.
+CHANNEL_LAYER_RESEND = 0.2
+
+
+async def channel_layer_round_trip(layer, text="ping"):
+    """Send a message to a new channel of ``layer`` and return it as received."""
+    channel = await layer.new_channel()
+    receiving = asyncio.ensure_future(layer.receive(channel))
+    try:
+        async with asyncio.timeout(CHANNEL_LAYER_TIMEOUT):
+            while not receiving.done():
+                await layer.send(channel, {"type": "readyz.ping", "text": text})
+                await asyncio.wait({receiving}, timeout=CHANNEL_LAYER_RESEND)
+    finally:
+        receiving.cancel()
+        await asyncio.gather(receiving, return_exceptions=True)
+    return receiving.result()
+
+
 def check_channel_layer():
     layer = get_channel_layer()
     if layer is None:
         raise RuntimeError("no channel layer configured")
-
-    async def round_trip():
-        channel = await layer.new_channel()
-        await layer.send(channel, {"type": "readyz.ping"})
-        message = await layer.receive(channel)
-        if message.get("type") != "readyz.ping":
-            raise RuntimeError("message sent was not received")
-
-    async_to_sync(round_trip)()
+    if async_to_sync(channel_layer_round_trip)(layer).get("type") != "readyz.ping":
+        raise RuntimeError("message sent was not received")
 
 
 CHECKS = {"database": check_database, "cache": check_cache, "channel_layer": check_channel_layer}

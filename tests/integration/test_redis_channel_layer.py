@@ -1,15 +1,21 @@
-"""The channel layer on a real Redis, configured by the production settings."""
+"""The channel layer on a real Redis, configured by the production settings.
+
+Redis Pub/Sub keeps nothing for a subscription it has not registered yet, and
+subscribing does not wait for its confirmation; a chat socket subscribes
+long before anyone speaks to it. The tests let Redis register theirs first
+(``subscribed``).
+"""
 
 import asyncio
+import uuid
 
 import pytest
-from channels.exceptions import ChannelFull
 from channels.layers import get_channel_layer
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
-from channels_redis.core import RedisChannelLayer
 from django.test import override_settings
 
+from chat.layers import PubSubChannelLayer
 from chat.models import Message
 from chat.routing import websocket_urlpatterns
 
@@ -22,17 +28,41 @@ def layer_config(service, **env):
     return redis_settings_for(service, **env)["CHANNEL_LAYERS"]["default"]["CONFIG"]
 
 
+def new_layer(redis_server, prefix):
+    return PubSubChannelLayer(**layer_config(redis_server), prefix=prefix)
+
+
 @pytest.fixture
-async def layer(redis_server):
-    layer = RedisChannelLayer(**layer_config(redis_server))
+def prefix():
+    """Channel names of this test's own: Redis's Pub/Sub channels are server-wide."""
+    return f"test-{uuid.uuid4().hex[:8]}."
+
+
+@pytest.fixture
+async def layer(redis_server, prefix):
+    layer = new_layer(redis_server, prefix)
     yield layer
     await layer.flush()
 
 
-async def test_a_group_message_reaches_every_member_and_nobody_else(layer):
+async def subscribed(layer, prefix, channels):
+    """Wait until Redis has registered ``channels`` subscriptions of this test.
+
+    Pub/Sub keeps nothing for a subscription Redis has not registered yet,
+    and subscribing does not wait for its confirmation (a chat socket
+    subscribes long before anyone speaks to it).
+    """
+    redis = layer.redis()
+    async with asyncio.timeout(5):
+        while len(await redis.pubsub_channels(f"{prefix}*")) < channels:
+            await asyncio.sleep(0.01)
+
+
+async def test_a_group_message_reaches_every_member_and_nobody_else(layer, prefix):
     ana, bob, outsider = [await layer.new_channel() for _ in range(3)]
     await layer.group_add("chat_room", ana)
     await layer.group_add("chat_room", bob)
+    await subscribed(layer, prefix, 4)
 
     await layer.group_send("chat_room", {"type": "chat.message", "text": "hello room"})
     # Sent after the group message: if the outsider had been given that one,
@@ -44,11 +74,12 @@ async def test_a_group_message_reaches_every_member_and_nobody_else(layer):
     assert (await layer.receive(outsider))["text"] == "only for you"
 
 
-async def test_a_member_that_left_the_group_gets_nothing_more(layer):
+async def test_a_member_that_left_the_group_gets_nothing_more(layer, prefix):
     ana, bob = [await layer.new_channel() for _ in range(2)]
     await layer.group_add("chat_room", ana)
     await layer.group_add("chat_room", bob)
     await layer.group_discard("chat_room", bob)
+    await subscribed(layer, prefix, 3)
 
     await layer.group_send("chat_room", {"type": "chat.message", "text": "after bob left"})
     await layer.send(bob, {"type": "direct", "text": "marker"})
@@ -57,39 +88,49 @@ async def test_a_member_that_left_the_group_gets_nothing_more(layer):
     assert (await layer.receive(bob))["text"] == "marker"
 
 
-async def test_a_full_channel_refuses_direct_messages_and_drops_group_messages(redis_server):
-    layer = RedisChannelLayer(**layer_config(redis_server, CHANNEL_LAYER_CAPACITY="3"))
+async def test_a_room_message_crosses_redis_once_per_process_and_reaches_every_member(redis_server, prefix):
+    """The reason for Pub/Sub: Redis sends a room's message to each Daphne process once.
+
+    Two layers stand for two Daphne processes with three members of the room
+    each, a third for the process that sends (uWSGI, say).
+    """
+    processes = [new_layer(redis_server, prefix) for _ in range(3)]
+    first, second, sender = processes
     try:
-        assert layer.capacity == 3
-        # Named channels: the ones from new_channel() of one process share a
-        # single Redis list, and with it the capacity.
-        slow, lively = "chat.slow-reader", "chat.lively-reader"
-        await layer.group_add("chat_room", slow)
-        await layer.group_add("chat_room", lively)
-        for number in range(3):
-            await layer.send(slow, {"type": "direct", "number": number})
+        members = {}
+        for process in (first, second):
+            for _ in range(3):
+                channel = await process.new_channel()
+                await process.group_add("big_room", channel)
+                members[channel] = process
+        await subscribed(sender, prefix, 7)
+        group_channel = next(
+            name for name in await sender.redis().pubsub_channels(f"{prefix}*") if b"big_room" in name
+        )
+        # one subscription to the room per process, not one per member
+        assert await sender.redis().pubsub_numsub(group_channel) == [(group_channel, 2)]
 
-        with pytest.raises(ChannelFull):
-            await layer.send(slow, {"type": "direct", "number": 3})
-        # A group send must not fail for everybody because one member is slow.
-        await layer.group_send("chat_room", {"type": "chat.message", "text": "still delivered"})
+        await sender.group_send("big_room", {"type": "chat.message", "text": "to all six"})
 
-        assert (await layer.receive(lively))["text"] == "still delivered"
-        received = [(await layer.receive(slow))["number"] for _ in range(3)]
-        assert received == [0, 1, 2]
-        # Room again once the slow reader caught up.
-        await layer.send(slow, {"type": "direct", "number": 4})
-        assert (await layer.receive(slow))["number"] == 4
+        for channel, process in members.items():
+            async with asyncio.timeout(5):
+                assert (await process.receive(channel))["text"] == "to all six"
+        # and nobody got it twice
+        for channel, process in members.items():
+            await process.send(channel, {"type": "direct", "text": "marker"})
+            async with asyncio.timeout(5):
+                assert (await process.receive(channel))["text"] == "marker"
     finally:
-        await layer.flush()
+        for process in processes:
+            await process.flush()
 
 
 async def test_a_quiet_channel_keeps_waiting_past_the_redis_timeouts(layer):
     """A chat room where nobody speaks for a while must not lose its consumers.
 
-    channels_redis waits with BRPOP, which blocks inside Redis for several
-    seconds; a socket read timeout shorter than that turns silence into a
-    TimeoutError that closes every WebSocket of the room.
+    The Pub/Sub connection waits for messages for as long as the room is
+    quiet; a socket read timeout that turned silence into a TimeoutError
+    would close every WebSocket of the room.
     """
     channel = await layer.new_channel()
 

@@ -3,8 +3,8 @@
 import asyncio
 
 import pytest
-from channels_redis.core import RedisChannelLayer
 
+from chat.layers import PubSubChannelLayer
 from chat.sockets import ENTRY_SECONDS, KEY, RedisSockets, registry_for
 
 from .conftest import redis_settings_for
@@ -30,14 +30,14 @@ def channel_db(redis_server):
 @pytest.fixture
 async def processes(redis_server, channel_db):
     """Two Daphne processes' registries: each with a channel layer (and connections) of its own."""
-    layers = [RedisChannelLayer(**layer_config(redis_server)) for _ in range(2)]
+    layers = [PubSubChannelLayer(**layer_config(redis_server)) for _ in range(2)]
     yield [registry_for(layer) for layer in layers]
     for layer in layers:
         await layer.flush()
 
 
 def test_the_production_channel_layer_counts_in_redis(redis_server):
-    assert isinstance(registry_for(RedisChannelLayer(**layer_config(redis_server))), RedisSockets)
+    assert isinstance(registry_for(PubSubChannelLayer(**layer_config(redis_server))), RedisSockets)
 
 
 async def test_the_cap_holds_across_processes(processes):

@@ -9,11 +9,12 @@ import dataclasses
 
 import pytest
 import redis
-from channels_redis.core import RedisChannelLayer
 from django.core.cache import cache
 from django.test import override_settings
 
+from chat.layers import PubSubChannelLayer
 from courses.cache import get_or_compute
+from educa.health import channel_layer_round_trip
 
 from .conftest import redis_settings_for
 
@@ -21,14 +22,12 @@ pytestmark = pytest.mark.integration
 
 
 def layer_for(configured):
-    return RedisChannelLayer(**configured["CHANNEL_LAYERS"]["default"]["CONFIG"])
+    return PubSubChannelLayer(**configured["CHANNEL_LAYERS"]["default"]["CONFIG"])
 
 
 async def round_trip(layer):
     try:
-        channel = await layer.new_channel()
-        await layer.send(channel, {"type": "tls.ping", "text": "over tls"})
-        return await layer.receive(channel)
+        return await channel_layer_round_trip(layer, text="over tls")
     finally:
         await layer.flush()
 

@@ -15,7 +15,7 @@ DEAD_REDIS_CACHE = {
 }
 DEAD_REDIS_LAYER = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": "chat.layers.PubSubChannelLayer",
         "CONFIG": {"hosts": [{"address": "redis://127.0.0.1:1/1", "socket_connect_timeout": 1}]},
     }
 }

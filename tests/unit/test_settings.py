@@ -157,16 +157,19 @@ def test_redis_options_are_accepted_by_redis_py(monkeypatch):
 
 
 def test_the_clients_receive_the_password(monkeypatch):
-    """Django's RedisCache and channels_redis pass the options on to their connections."""
-    from channels_redis.core import RedisChannelLayer
+    """Django's RedisCache and the channel layer pass the options on to their connections."""
+    from channels_redis.utils import create_pool
     from django.core.cache.backends.redis import RedisCache
+
+    from chat.layers import PubSubChannelLayer
 
     prod = load_prod(monkeypatch, REDIS_URL="redis://acl-user@cache:6379")
     cache_settings = prod.CACHES["default"]
     cache = RedisCache(cache_settings["LOCATION"], cache_settings)
     cache_connection = cache._cache._get_connection_pool(write=True).make_connection()
-    layer = RedisChannelLayer(**prod.CHANNEL_LAYERS["default"]["CONFIG"])
-    layer_connection = layer.create_pool(0).make_connection()
+    assert prod.CHANNEL_LAYERS["default"]["BACKEND"] == "chat.layers.PubSubChannelLayer"
+    layer = PubSubChannelLayer(**prod.CHANNEL_LAYERS["default"]["CONFIG"])
+    layer_connection = create_pool(layer.host).make_connection()
     for connection, db in ((cache_connection, 0), (layer_connection, 1)):
         assert connection.username == "acl-user"
         assert connection.password == "redis-password"

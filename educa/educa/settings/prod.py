@@ -85,15 +85,11 @@ CACHES = {
     }
 }
 
-# channels_redis receives with BRPOP, which waits inside Redis for up to
-# RedisChannelLayer.brpop_timeout (5 s) while a channel is quiet. The read
-# timeout must outlast that wait, or every quiet chat room ends in a
-# TimeoutError that closes its WebSockets. Connecting fails as fast as for the cache.
-_CHANNEL_LAYER_BRPOP_TIMEOUT = 5
-
+# Redis Pub/Sub: a room's message crosses Redis once per Daphne process, not
+# once per member (chat.layers says why, and what it gives up).
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": "chat.layers.PubSubChannelLayer",
         "CONFIG": {
             # channels_redis hands each host's keys besides "address" to
             # redis.asyncio's ConnectionPool.from_url.
@@ -102,13 +98,10 @@ CHANNEL_LAYERS = {
                     "address": REDIS_CHANNEL_LAYER_URL,
                     **redis_connection_kwargs(REDIS_CHANNEL_LAYER_URL, **_REDIS_OPTIONS),
                     **_REDIS_CREDENTIALS,
-                    "socket_timeout": _REDIS_OPTIONS["timeout"] + _CHANNEL_LAYER_BRPOP_TIMEOUT,
                     # a chat message is worth one more try; a cache read is not
                     "retry_on_timeout": True,
                 }
             ],
-            "capacity": config("CHANNEL_LAYER_CAPACITY", default=200, cast=int),
-            "expiry": 30,
         },
     }
 }
