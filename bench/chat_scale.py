@@ -1,6 +1,7 @@
 """The course chat at scale: a thousand signed-in students over WSS, through NGINX and Daphne.
 
     .venv/bin/python -m bench.chat_scale [--daphne 2] [--rate-rooms 0.25] [--rate-big 0.5] [--quick]
+                                         [--scenarios rooms,big] [--baseline]
 
 Boots the production compose stack (docker-compose.yml) with ``--daphne``
 Daphne replicas and runs two scenarios in it, one after the other:
@@ -10,6 +11,11 @@ Daphne replicas and runs two scenarios in it, one after the other:
   ``--rate-rooms`` messages per second;
 - big: one course of ``--big-room`` students (500), at ``--rate-big``;
   Daphne is restarted before it, so its memory starts from a fresh process.
+
+With ``--baseline``, the same scenarios then run again on the same stack
+with Daphne recreated on channels_redis's list layer (bench/list_layer), the
+channel layer the stack used before Redis Pub/Sub (chat.layers says why it
+changed): the baseline, measured in the same run.
 
 For each scenario it reports how long opening the sockets took, Daphne's
 memory per open socket, and, for each message rate asked for (a comma-separated
@@ -36,6 +42,7 @@ import datetime
 import json
 import os
 import random
+import re
 import resource
 import secrets
 import sys
@@ -143,6 +150,11 @@ def parse_args(argv=None):
     )
     parser.add_argument(
         "--quick", action="store_true", help="a short try of the script: 2 rooms of 20, a room of 40, 5 s"
+    )
+    parser.add_argument(
+        "--baseline",
+        action="store_true",
+        help="then the same scenarios with Daphne on channels_redis's list layer (the one before Pub/Sub)",
     )
     args = parser.parse_args(argv)
     if args.quick:
@@ -422,7 +434,8 @@ async def wait_complete(ledger, settle):
 
 async def traffic_phase(room, rate, args, label):
     """One tagged phase: every room sends at ``rate`` for ``--duration`` s; deliveries are checked."""
-    tag = f"{label}-{secrets.token_hex(3)}"
+    # letters only before the digits (stack_control.count_chat_rows checks it)
+    tag = f"{re.sub('[^a-z]', '', label)}-{secrets.token_hex(3)}"
     ledger = DeliveryLedger(tag, room["room_of"], room["sizes"])
     count = max(1, round(rate * args.duration))
     lags = []
@@ -601,6 +614,7 @@ async def benchmark(stack, args, results):
     log(f"  {len(sessions)} students in {len(courses)} courses in {results['seed_seconds']} s")
     offset = 0
     rates = {"rooms": args.rate_rooms, "big": args.rate_big}
+    scenario_courses = {}
     for number, (name, layout) in enumerate(layouts.items()):
         room_courses = courses[offset : offset + len(layout)]
         offset += len(layout)
@@ -610,6 +624,22 @@ async def benchmark(stack, args, results):
         results["scenarios"][name] = await run_scenario(
             stack, name, layout, room_courses, sessions, rates[name], args
         )
+        scenario_courses[name] = room_courses
+    if args.baseline:
+        log("baseline: Daphne again, on channels_redis's list layer (bench/list_layer)")
+        await asyncio.to_thread(use_list_layer, stack)
+        for name, layout in layouts.items():
+            await restart_daphne(stack)
+            results["scenarios"][f"{name}, list layer"] = await run_scenario(
+                stack, f"{name}, list layer", layout, scenario_courses[name], sessions, rates[name], args
+            )
+
+
+def use_list_layer(stack):
+    """Recreate Daphne with bench/list_layer's settings, every replica healthy."""
+    stack.compose(
+        "-f", str(REPO / "bench" / "list_layer" / "compose.yml"), "up", "-d", "--wait", "--no-deps", "daphne"
+    )
 
 
 # --- Report ----------------------------------------------------------------------
@@ -686,7 +716,9 @@ def format_table(columns):
 
 def run(args, results):
     log(f"booting the production stack with {args.daphne} Daphne replica(s)")
-    with stack_control.benchmark_stack(DAPHNE_REPLICAS=args.daphne) as stack:
+    # Every socket is a request in progress from one address, the generator's:
+    # NGINX's per-address limit (200 by default) is lifted for the run.
+    with stack_control.benchmark_stack(DAPHNE_REPLICAS=args.daphne, NGINX_CONN_PER_ADDRESS=5000) as stack:
         results["machine"]["other_containers"] = stack_control.other_containers(stack.project)
         if results["machine"]["other_containers"]:
             log(f"note: {len(results['machine']['other_containers'])} other containers run on this engine")
