@@ -94,7 +94,7 @@ RUN groupadd --system --gid "${APP_GID}" educa \
 # Nothing at run time installs software: the package manager (apt and its
 # keys), perl and debconf (which only its package scripts use), pip and
 # ensurepip, Python's own test suite and glibc's character-set converters
-# (Python has its own codecs) go, about 45 MB. They are purged with dpkg, so
+# (Python has its own codecs) go, about 40 MB. They are purged with dpkg, so
 # its database still lists exactly what the image holds, for scanners.
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 RUN dpkg-query -W -f='${db:Status-Status} ${Package}\n' | awk '$1 == "installed" {print $2}' \

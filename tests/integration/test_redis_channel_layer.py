@@ -1,10 +1,4 @@
-"""The channel layer on a real Redis, configured by the production settings.
-
-Redis Pub/Sub keeps nothing for a subscription it has not registered yet, and
-subscribing does not wait for its confirmation; a chat socket subscribes
-long before anyone speaks to it. The tests let Redis register theirs first
-(``subscribed``).
-"""
+"""The channel layer (Redis Pub/Sub) on a real Redis, configured by the production settings."""
 
 import asyncio
 import uuid
