@@ -30,6 +30,7 @@ from django.dispatch import receiver
 logger = logging.getLogger(__name__)
 
 CATALOGUE_VERSION_KEY = "catalogue:version"
+PERMISSIONS_VERSION_KEY = "permissions:version"
 
 # Seconds the cache is left alone after a failure.
 RETRY_AFTER = 5.0
@@ -154,6 +155,22 @@ def course_key(course_id, *parts):
     if version is None:
         return None
     return ":".join(["course", str(course_id), f"v{version}", *map(str, parts)])
+
+
+def permissions_key(user_id, *parts):
+    """A key for something a user's permissions decide (None if the cache is down).
+
+    One version covers every user: permissions change rarely, and a change of
+    a group's permissions reaches all its members at once.
+    """
+    version = _get_version(PERMISSIONS_VERSION_KEY)
+    if version is None:
+        return None
+    return ":".join(["permissions", f"v{version}", "user", str(user_id), *map(str, parts)])
+
+
+def invalidate_permissions():
+    _bump(PERMISSIONS_VERSION_KEY)
 
 
 def invalidate_catalogue():

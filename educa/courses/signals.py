@@ -12,16 +12,19 @@ the pages NGINX caches for anonymous visitors are rendered again
 """
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
 from . import page_cache
-from .cache import invalidate_catalogue, invalidate_course
+from .cache import invalidate_catalogue, invalidate_course, invalidate_permissions
 from .models import Content, Course, File, Image, Module, Subject, Text, Video
 
 ITEM_MODELS = (Text, Video, Image, File)
+User = get_user_model()
 
 
 def _forget_courses(course_ids):
@@ -116,3 +119,35 @@ def user_deleted(sender, instance, **kwargs):
     joined = instance.courses_joined.values_list("pk", flat=True)
     owned = Course.objects.filter(owner=instance).values_list("pk", flat=True)
     _forget_courses([*joined, *owned])
+
+
+# What is cached about permissions (courses.context_processors) is keyed by
+# one version; any change that can alter a user's permissions bumps it, now
+# and again at commit, as for courses.
+
+
+def _forget_permissions():
+    invalidate_permissions()
+    transaction.on_commit(invalidate_permissions)
+
+
+@receiver(m2m_changed, sender=User.groups.through)
+@receiver(m2m_changed, sender=User.user_permissions.through)
+@receiver(m2m_changed, sender=Group.permissions.through)
+def permissions_assigned(sender, action, **kwargs):
+    if action.startswith("post_"):
+        _forget_permissions()
+
+
+@receiver([post_save, post_delete], sender=User)
+def user_changed(sender, instance, update_fields=None, **kwargs):
+    # A sign-in saves last_login alone: nothing about permissions.
+    if update_fields is not None and set(update_fields) <= {"last_login"}:
+        return
+    _forget_permissions()
+
+
+@receiver([post_save, post_delete], sender=Group)
+@receiver([post_save, post_delete], sender=Permission)
+def group_or_permission_changed(sender, instance, **kwargs):
+    _forget_permissions()

@@ -8,7 +8,7 @@ from django.urls import reverse, reverse_lazy
 from django.views.decorators.http import require_POST
 from django.views.generic import CreateView, DetailView, ListView
 
-from courses.catalogue import module_contents
+from courses.catalogue import course_modules, module_contents
 from courses.models import Course
 
 from .forms import CourseEnrollForm, StudentRegistrationForm
@@ -81,7 +81,8 @@ class StudentCourseDetailView(LoginRequiredMixin, DetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         course = self.object
-        modules = list(course.modules.all())
+        # The outline comes from the cache the public course page fills.
+        modules = course_modules(course)
         if not modules:
             raise Http404("This course has no modules yet.")
         module = self._selected_module(modules)

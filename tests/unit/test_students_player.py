@@ -229,3 +229,27 @@ def test_the_player_links_to_the_course_chat(client, student, course):
     page = client.get(player_url(course)).content.decode()
 
     assert f'href="{reverse("chat:course_chat_room", args=[course.pk])}"' in page
+
+
+def test_a_warm_player_page_costs_three_queries(client, student, course):
+    # The session, the user, and the course among the user's enrolments: the
+    # outline, the contents and the header's "Teach" link come from the cache.
+    client.force_login(student)
+    client.get(player_url(course))
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(player_url(course)).status_code == 200
+
+    tables = [query["sql"].split(" FROM ")[1].split()[0].strip('"') for query in queries]
+    assert tables == ["django_session", "auth_user", "courses_course"]
+
+
+def test_a_renamed_module_shows_up_in_the_outline(client, student, course):
+    client.force_login(student)
+    assert "Views" in client.get(player_url(course)).content.decode()
+
+    module = course.modules.get(title="Views")
+    module.title = "Class-based views"
+    module.save()
+
+    assert "Class-based views" in client.get(player_url(course)).content.decode()
