@@ -716,9 +716,10 @@ def format_table(columns):
 
 def run(args, results):
     log(f"booting the production stack with {args.daphne} Daphne replica(s)")
-    # Every socket is a request in progress from one address, the generator's:
-    # NGINX's per-address limit (200 by default) is lifted for the run.
-    with stack_control.benchmark_stack(DAPHNE_REPLICAS=args.daphne, NGINX_CONN_PER_ADDRESS=5000) as stack:
+    # Every socket is a request in progress from one address, the generator's.
+    with stack_control.benchmark_stack(
+        DAPHNE_REPLICAS=args.daphne, **stack_control.ONE_ADDRESS_MANY_CLIENTS
+    ) as stack:
         results["machine"]["other_containers"] = stack_control.other_containers(stack.project)
         if results["machine"]["other_containers"]:
             log(f"note: {len(results['machine']['other_containers'])} other containers run on this engine")
