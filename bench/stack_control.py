@@ -101,7 +101,8 @@ def production_uwsgi_defaults():
 
 def production_uwsgi_settings():
     """uWSGI's production defaults as env settings: the test stacks use smaller ones."""
-    return {name: compose_default(name) for name in ("UWSGI_WORKERS", "UWSGI_THREADS", "UWSGI_MAX_REQUESTS")}
+    names = ("UWSGI_WORKERS", "UWSGI_THREADS", "UWSGI_MAX_REQUESTS", "UWSGI_MAX_REQUESTS_DELTA")
+    return {name: compose_default(name) for name in names}
 
 
 def reconfigure(stack, services, **changes):

@@ -306,6 +306,7 @@ def make_env(workdir, project, **overrides):
         # across recycling all the time (tests/stack/test_load.py asserts it
         # happens under load); the benchmarks pass the production value
         "UWSGI_MAX_REQUESTS": "250",
+        "UWSGI_MAX_REQUESTS_DELTA": "125",
         "UPLOAD_MAX_MB": "2",
         "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
         # the scheduler's job every five seconds, so a test sees it run
