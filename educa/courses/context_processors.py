@@ -10,8 +10,10 @@ def teaching(request):
     costs two queries per page (the user's own permissions and their
     groups'), a third of a signed-in page's queries, so the answer is cached
     per user under a version that every change of a user, a group or a
-    permission bumps (``courses.signals``): it is never stale. The CMS views
-    still check the permission themselves; this only decides a link.
+    permission made through the ORM bumps (``courses.signals``; a bump lost
+    while Redis is away clears the cache when it is back, as for courses).
+    The CMS views still check the permission themselves; this only decides
+    a link.
 
     ``can_teach`` is a callable, which the template calls only where it is
     used: anonymous pages cost nothing.
