@@ -2,7 +2,6 @@
 
 import pytest
 from django.contrib.auth.models import Group, Permission
-from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -17,13 +16,6 @@ TEACH = '<a href="/course/mine/">Teach</a>'
 
 def add_course_permission():
     return Permission.objects.get(codename="add_course", content_type__app_label="courses")
-
-
-@pytest.fixture(autouse=True)
-def empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture
