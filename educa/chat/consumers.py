@@ -4,20 +4,21 @@ Protocol (text frames, JSON):
 
 - URL: ``/ws/chat/room/<course id>/``, optionally with ``?after=<message id>``:
   once connected, the socket first gets the room's stored messages with a
-  greater id (the newest ``CHAT_HISTORY_LENGTH`` of them, oldest first), so
-  a client that reconnects catches up with what it missed. A malformed
-  ``after`` is ignored.
+  greater id, and those stored shortly before message ``after`` (the newest
+  ``CHAT_HISTORY_LENGTH`` of them, oldest first), so a client that
+  reconnects catches up with what it missed. A malformed ``after`` is
+  ignored.
 - client → server: ``{"message": "<text>", "key": "<key>"}``, the key optional
   (1 to 64 of ``A-Z a-z 0-9 _ -``), chosen by the client for each message.
-  A key the user already sent stores nothing new: the stored message is sent
-  back to that socket alone, so a client that resends after a reconnect (not
-  knowing whether the first copy arrived) gets its confirmation and nobody
-  sees the message twice.
+  A key the user already sent stores nothing new: the stored message is
+  broadcast again, so a client that resends after a reconnect (not knowing
+  whether the first copy arrived) gets its confirmation, and the room gets
+  a message whose first broadcast was lost with the server that stored it.
 - server → client: ``{"id": 1, "user": "ana", "message": "<text>", "datetime":
   "<ISO 8601>", "key": "<key>" or null}`` for every message of the room (the
   sender's own included), or ``{"error": "<reason>"}`` for a frame that was
-  refused; the connection stays open. A client may get a message twice
-  (caught up and live, or echoed again): the id tells copies apart.
+  refused; the connection stays open. A client may get a message more than
+  once (caught up and live, or sent again): the id tells copies apart.
 
 Message text is plain text end to end: the server never builds HTML from it
 and the page inserts it with ``textContent``.
@@ -36,12 +37,14 @@ import json
 import logging
 import re
 import time
+from datetime import timedelta
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Q
 
 from . import sockets
 from .models import Message
@@ -75,6 +78,10 @@ KEY_TAKEN = "That key belongs to a message in another room; send this one with a
 KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # The keys of a message frame, in the order they are sent.
 FRAME_KEYS = ("id", "user", "message", "datetime", "key")
+# How far before the newest message a client has its catch-up reaches back:
+# far longer than a message takes from its insert to its broadcast, even on a
+# loaded server, and short enough that a reconnect costs a few frames.
+CATCH_UP_OVERLAP = timedelta(seconds=10)
 
 
 def group_name(course_id):
@@ -307,14 +314,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.send_error(NOT_A_MEMBER)
             await self.close(code=CLOSE_NOT_A_MEMBER)
             return
-        frame, created = saved
-        if not created:
-            # Sent again by a client that never saw its echo: the room had the
-            # message already, so only this socket gets it, as the echo.
-            await self.send(text_data=json.dumps(frame))
-            return
+        frame, _created = saved
         # Only a stored message is broadcast, so what people saw is what the
-        # history will show when the page is reloaded.
+        # history will show when the page is reloaded. A key sent again is
+        # broadcast again too: its first copy may have been stored by a
+        # Daphne that stopped (a deploy cancels its consumers) before it could
+        # broadcast, and then the sender's copy is the room's only chance to
+        # see it. Those who saw it already drop it by its id.
         await self.channel_layer.group_send(self.group, {"type": "chat.message", **frame})
 
     @staticmethod
@@ -345,20 +351,23 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     @database_sync_to_async
     def missed_messages(self, after):
-        """The frames of the room's messages with an id above ``after``: the newest
-        ``CHAT_HISTORY_LENGTH``, oldest first, as the chat page shows its history.
+        """The frames of the room's messages the client may have missed: the
+        newest ``CHAT_HISTORY_LENGTH``, oldest first, as the chat page shows
+        its history.
 
-        Ids are taken in insert order but seen in commit order: a message
-        that took its id just before another and committed just after it is
-        skipped for a client whose socket dropped between the two commits.
-        That window (the length of one insert) is left open rather than
-        resending a margin of older messages on every reconnect.
+        Those are the messages with an id above ``after``, and the ones
+        stored up to ``CATCH_UP_OVERLAP`` before message ``after``. Ids are
+        taken in insert order but broadcast in commit order, from several
+        Daphne processes: a message that took its id just before another may
+        reach a socket just after it, or not before the socket drops. The
+        client drops the copies it has by their ids.
         """
-        newest = (
-            Message.objects.filter(course=self.course, pk__gt=after)
-            .select_related("user")
-            .order_by("-pk")[: settings.CHAT_HISTORY_LENGTH]
-        )
+        room = Message.objects.filter(course=self.course)
+        missed = Q(pk__gt=after)
+        anchor = room.filter(pk=after).values_list("sent_on", flat=True).first()
+        if anchor is not None:
+            missed |= Q(pk__lt=after, sent_on__gte=anchor - CATCH_UP_OVERLAP)
+        newest = room.filter(missed).select_related("user").order_by("-pk")[: settings.CHAT_HISTORY_LENGTH]
         return [message_frame(message) for message in reversed(list(newest))]
 
     async def chat_message(self, event):

@@ -28,6 +28,8 @@ pytestmark = [pytest.mark.stack, pytest.mark.swarm]
 # the pages the traffic asks for in turn: the cached catalogue, a course page
 # and Django's own health answer
 PAGES = ("/", f"/course/{DEMO_COURSE}/", "/healthz")
+# the two students who chat, in the order of their chat clients
+NAMES = ("ana", "bob")
 
 
 @pytest.fixture(scope="module")
@@ -139,8 +141,11 @@ class Conversation:
                 chat.close()
 
     def check(self):
-        for chat in self.chats:
-            chat.wait_for(keys=self.keys, timeout=120)
+        for name, chat in zip(NAMES, self.chats, strict=True):
+            try:
+                chat.wait_for(keys=self.keys, timeout=120)
+            except TimeoutError as error:
+                raise AssertionError(f"{name}: {error}\n{self.report(chat)}") from None
             assert chat.pending() == [], "messages never confirmed by the server"
         # the keys are the clients' own tokens of letters and digits
         keys = ",".join(f"'{key}'" for key in self.keys)
@@ -152,7 +157,23 @@ class Conversation:
         print(
             f"chat: {len(self.keys)} messages, each stored once and received by both; "
             f"reconnects {[chat.reconnects for chat in self.chats]}, "
-            f"duplicates seen {[chat.duplicates for chat in self.chats]}"
+            f"duplicates seen {[len(chat.duplicates) for chat in self.chats]}"
+        )
+
+    def report(self, chat):
+        """What a failure needs: which keys are stored, and how each socket fared."""
+        received = {message["key"] for message in chat.messages()}
+        missing = [key for key in self.keys if key not in received]
+        # the keys are the clients' own tokens of letters and digits
+        query = "SELECT id, client_key, sent_on FROM chat_message WHERE client_key IN ({})"
+        stored = self.stack.psql(query.format(",".join(f"'{key}'" for key in missing) or "''"))
+        return "\n".join(
+            [f"missing {missing}, stored: {stored or 'none'}"]
+            + [
+                f"{name}: opened {other.opened}, closed with {other.close_codes}, "
+                f"pending {other.pending()}, failures to open {other.open_failures[-5:]}"
+                for name, other in zip(NAMES, self.chats, strict=True)
+            ]
         )
 
 
@@ -160,7 +181,7 @@ class Conversation:
 def students(swarm_stack):
     load_demo_courses(swarm_stack, password=PASSWORD)
     clients = []
-    for prefix in ("ana", "bob"):
+    for prefix in NAMES:
         _, client = new_student(swarm_stack, prefix)
         course = client.enrol(DEMO_COURSE)
         clients.append(client)

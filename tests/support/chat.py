@@ -206,8 +206,8 @@ class ReconnectingChat:
     loaded; None: nothing).
 
     Every message received is kept by id; copies of an id already received
-    (caught up and live, or sent back for a key sent twice) are counted in
-    ``duplicates``. A key seen in any message counts as received, so one
+    (caught up and live, or broadcast again for a key sent twice) are listed
+    by id in ``duplicates``. A key seen in any message counts as received, so one
     client can wait for another's messages by their keys.
 
     All of its state lives on the loop thread; the methods below are a
@@ -250,7 +250,7 @@ class ReconnectingChat:
         self._task = None
         self._closing = False
         self.opened = 0
-        self.duplicates = 0
+        self.duplicates = []  # ids received again
         self.stopped_with = None
         self.close_codes = []
         self.errors = []
@@ -441,7 +441,7 @@ class ReconnectingChat:
             self.errors.append(data["error"])
         elif "id" in data:
             if data["id"] in self._received:
-                self.duplicates += 1
+                self.duplicates.append(data["id"])
             else:
                 self._received[data["id"]] = data
             if data.get("key") is not None:

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+from datetime import timedelta
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -13,7 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError
 
 from chat import signals
-from chat.consumers import BAD_KEY, KEY_TAKEN, NOT_A_MEMBER, TOO_FAST, ChatConsumer
+from chat.consumers import BAD_KEY, KEY_TAKEN, NOT_A_MEMBER, TOO_FAST, ChatConsumer, message_frame
 from chat.models import Message
 from chat.sockets import LocalSockets
 from tests.support.consumers import communicator_for, joined, site_communicator
@@ -709,14 +710,17 @@ def test_only_origins_the_operator_named_are_trusted_besides_the_site(monkeypatc
 # Reconnecting: catching up with ?after=, and message keys sent again.
 
 
-def store(course, user, *texts, key=None):
+def store(course, user, *texts, key=None, seconds_ago=0):
     """Messages stored as if sent earlier; their frames, as the server sends them."""
-    from chat.consumers import message_frame
-
-    return [
-        message_frame(Message.objects.create(course=course, user=user, content=text, client_key=key))
-        for text in texts
-    ]
+    frames = []
+    for text in texts:
+        message = Message.objects.create(course=course, user=user, content=text, client_key=key)
+        if seconds_ago:
+            # sent_on is auto_now_add: moved back afterwards
+            message.sent_on -= timedelta(seconds=seconds_ago)
+            message.save(update_fields=["sent_on"])
+        frames.append(message_frame(message))
+    return frames
 
 
 async def received_until_quiet(communicator, count):
@@ -740,7 +744,9 @@ async def frames_on(communicators, count, timeout=5):
 
 
 async def test_a_socket_opened_with_after_first_gets_the_messages_it_missed(course, student, classmate):
-    seen = await database_sync_to_async(store)(course, student, "one", "two")
+    # "one" long enough before "two" not to be sent again
+    seen = await database_sync_to_async(store)(course, student, "one", seconds_ago=60)
+    seen += await database_sync_to_async(store)(course, student, "two")
     missed = await database_sync_to_async(store)(course, classmate, "three", "four")
     missed += await database_sync_to_async(store)(course, student, "five", key="k-5")
 
@@ -749,6 +755,38 @@ async def test_a_socket_opened_with_after_first_gets_the_messages_it_missed(cour
     assert await received_until_quiet(ana, 3) == missed
     assert [frame["message"] for frame in missed] == ["three", "four", "five"]
     assert missed[-1]["key"] == "k-5" and missed[0]["key"] is None
+    await ana.disconnect()
+
+
+async def test_catching_up_also_sends_what_was_stored_just_before_the_newest_message_seen(
+    course, student, classmate
+):
+    """Ids are taken on insert, broadcasts go out on commit from several Daphnes: a socket
+    may see a message before one with a lower id, and drop before the other arrives."""
+    long_before = await database_sync_to_async(store)(course, classmate, "long before", seconds_ago=15)
+    overtaken = await database_sync_to_async(store)(
+        course, classmate, "stored first, broadcast late", seconds_ago=2
+    )
+    seen = await database_sync_to_async(store)(course, student, "stored second, broadcast first")
+    later = await database_sync_to_async(store)(course, classmate, "while away")
+
+    ana = await joined(student, course.pk, f"after={seen[0]['id']}")
+
+    assert await received_until_quiet(ana, 2) == overtaken + later
+    assert long_before[0]["id"] < overtaken[0]["id"] < seen[0]["id"] < later[0]["id"]
+    await ana.disconnect()
+
+
+async def test_an_after_from_another_room_catches_up_by_id_alone(make_course, course, student, classmate):
+    other_course = await database_sync_to_async(make_course)("Rust for beginners", students=[student])
+    before = await database_sync_to_async(store)(course, classmate, "here, just before")
+    elsewhere = await database_sync_to_async(store)(other_course, student, "elsewhere")
+    after = await database_sync_to_async(store)(course, classmate, "here, after")
+
+    ana = await joined(student, course.pk, f"after={elsewhere[0]['id']}")
+
+    assert await received_until_quiet(ana, 1) == after
+    assert before[0]["id"] < elsewhere[0]["id"]
     await ana.disconnect()
 
 
@@ -843,9 +881,7 @@ async def test_a_message_stored_just_after_the_catch_up_read_arrives_live(
     await ana.disconnect()
 
 
-async def test_a_key_sent_again_is_not_stored_again_and_goes_back_to_that_socket_only(
-    course, student, classmate
-):
+async def test_a_key_sent_again_is_not_stored_again_and_is_broadcast_again(course, student, classmate):
     ana = await joined(student, course.pk)
     ana_phone = await joined(student, course.pk)
     bob = await joined(classmate, course.pk)
@@ -857,10 +893,10 @@ async def test_a_key_sent_again_is_not_stored_again_and_goes_back_to_that_socket
     # the same frame again, as after a reconnect that lost the echo
     await ana.send_json_to({"message": "only once", "key": "abc-123_XYZ"})
 
-    assert await ana.receive_json_from() == first
-    assert first["key"] == "abc-123_XYZ" and first["message"] == "only once"
+    # the same frame, same id: a copy each client drops
     for communicator in (ana, ana_phone, bob):
-        assert await communicator.receive_nothing()
+        assert await received_until_quiet(communicator, 1) == [first]
+    assert first["key"] == "abc-123_XYZ" and first["message"] == "only once"
     assert [message.content for message in await messages_in(course)] == ["only once"]
     for communicator in (ana, ana_phone, bob):
         await communicator.disconnect()
@@ -880,6 +916,25 @@ async def test_a_key_sent_again_from_another_socket_is_confirmed_with_the_stored
     assert await reconnected.receive_nothing()
     assert [message.content for message in await messages_in(course)] == ["first copy"]
     await reconnected.disconnect()
+
+
+async def test_a_message_whose_server_stopped_before_broadcasting_reaches_the_room_when_sent_again(
+    course, student, classmate
+):
+    """A deploy cancels a Daphne's consumers: one may have stored a message and never broadcast it.
+    Bob stayed connected elsewhere and has no reason to catch up; Ana's copy is the room's chance."""
+    bob = await joined(classmate, course.pk)
+    stored = await database_sync_to_async(store)(course, student, "said as the server stopped", key="k-lost")
+    assert await bob.receive_nothing()
+
+    ana = await joined(student, course.pk)
+    await ana.send_json_to({"message": "said as the server stopped", "key": "k-lost"})
+
+    for communicator in (ana, bob):
+        assert await received_until_quiet(communicator, 1) == stored
+    assert len(await messages_in(course)) == 1
+    await ana.disconnect()
+    await bob.disconnect()
 
 
 async def test_keys_are_each_users_own(course, student, classmate):
@@ -950,12 +1005,12 @@ async def test_the_same_key_from_two_sockets_at_once_is_stored_once(course, stud
         ana_phone.send_json_to({"message": "raced", "key": "race"}),
     )
 
-    # the broadcast on all three sockets, and the echo on the socket that came second
-    from_ana = await frames_on([ana, ana_phone], 3)
-    from_bob = await received_until_quiet(bob, 1)
+    # one broadcast for each copy, of the one message stored
+    from_ana = await frames_on([ana, ana_phone], 4)
+    from_bob = await received_until_quiet(bob, 2)
     stored = await messages_in(course)
     assert len(stored) == 1 and from_bob[0]["id"] == stored[0].pk
-    assert all(frame == from_bob[0] for frame in from_ana)
+    assert all(frame == from_bob[0] for frame in from_ana + from_bob)
     for communicator in (ana, ana_phone):
         assert await communicator.receive_nothing()
     for communicator in (ana, ana_phone, bob):
