@@ -5,7 +5,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
@@ -1027,6 +1027,32 @@ async def test_every_copy_counts_towards_the_rate(rate, clock, course, student):
 
     assert await ana.receive_json_from() == {"error": TOO_FAST}
     await ana.disconnect()
+
+
+async def test_a_broadcast_reaches_every_socket_without_a_hop_into_a_thread(
+    course, student, classmate, monkeypatch
+):
+    """A hop into Django's one sync thread per socket made a room of 500 wait for 500 hops
+    in a row for each message (bench/chat_scale.py measures it); the consumer makes none."""
+    members = [await joined(student, course.pk) for _ in range(3)] + [await joined(classmate, course.pk)]
+    hops = []
+    hop = SyncToAsync.__call__
+
+    def counted_hop(self, *args, **kwargs):
+        hops.append(getattr(self.func, "__name__", repr(self.func)))
+        return hop(self, *args, **kwargs)
+
+    monkeypatch.setattr(SyncToAsync, "__call__", counted_hop)
+    frame = await database_sync_to_async(store)(course, classmate, "to everyone")
+    assert hops == ["store"]
+
+    await get_channel_layer().group_send(f"chat_{course.pk}", {"type": "chat.message", **frame[0]})
+
+    for member in members:
+        assert await received_until_quiet(member, 1) == frame
+    assert hops == ["store"]
+    for member in members:
+        await member.disconnect()
 
 
 async def test_a_broadcast_without_a_key_from_a_process_of_the_previous_version_has_key_null(course, student):
