@@ -16,12 +16,14 @@ from django.urls import re_path  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
 
+from .health import HealthChecks  # noqa: E402
 from .request_id import WebSocketRequestId  # noqa: E402
 from .websocket import UnknownPathConsumer, allowed_origins  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # the container healthcheck's probes, on the event loop (health.HealthChecks)
+        "http": HealthChecks(django_asgi_app),
         # Browsers send an Origin header; refusing foreign origins stops
         # cross-site WebSocket hijacking with the user's session cookie. The
         # list is exact: a page on another subdomain of the site is foreign too.

@@ -1,6 +1,9 @@
 """Liveness and readiness probes."""
 
+import json
+
 import pytest
+from asgiref.sync import AsyncToSync, async_to_sync
 from django.test import override_settings
 
 pytestmark = [pytest.mark.unit, pytest.mark.django_db]
@@ -82,3 +85,62 @@ def test_readyz_names_the_failure_but_keeps_its_details_in_the_log(client, caplo
     assert response.json()["checks"]["cache"] == "error"
     assert "127.0.0.1" not in response.content.decode()
     assert any("127.0.0.1" in record.getMessage() for record in caplog.records)
+
+
+# --- The same probes on Daphne: answered on the event loop -------------------
+
+
+def asgi_get(path, host="10.0.0.7:8001"):
+    """GET ``path`` from the ASGI application Daphne serves; return (status, headers, body)."""
+    from channels.testing import HttpCommunicator
+
+    from educa.asgi import application
+
+    communicator = HttpCommunicator(application, "GET", path, headers=[(b"host", host.encode())])
+    response = async_to_sync(communicator.get_response)(timeout=30)
+    return response["status"], dict(response["headers"]), response["body"]
+
+
+def test_daphne_answers_readyz_as_django_does(client):
+    status, headers, body = asgi_get("/readyz")
+    assert status == 200
+    assert headers[b"content-type"] == b"application/json"
+    assert json.loads(body) == client.get("/readyz").json()
+
+
+@override_settings(CACHES=DEAD_REDIS_CACHE)
+def test_daphne_names_a_dead_cache():
+    status, _, body = asgi_get("/readyz")
+    assert status == 503
+    assert json.loads(body)["failing"] == ["cache"]
+    assert json.loads(body)["checks"]["channel_layer"] == "ok"
+
+
+def test_daphne_answers_healthz_on_any_host():
+    status, _, body = asgi_get("/healthz", host="10.0.0.7")
+    assert status == 200
+    assert json.loads(body) == {"status": "ok"}
+
+
+def test_daphne_hands_other_paths_to_django():
+    status, _, _ = asgi_get("/", host="evil.example.org")
+    assert status == 400
+
+
+def test_daphnes_readiness_check_never_waits_for_the_event_loop_from_a_thread(monkeypatch):
+    """A thread waiting for the event loop kept Daphne from exiting when a stop
+    ended the loop during a check; the container was killed (health.HealthChecks)."""
+    waits = []
+    wait = AsyncToSync.__call__
+
+    def counted_wait(self, *args, **kwargs):
+        waits.append(getattr(self.awaitable, "__name__", repr(self.awaitable)))
+        return wait(self, *args, **kwargs)
+
+    status, _, _ = asgi_get("/readyz")
+    assert status == 200
+    monkeypatch.setattr(AsyncToSync, "__call__", counted_wait)
+    status, _, _ = asgi_get("/readyz")
+    assert status == 200
+    # the one AsyncToSync is this test's own, around the request
+    assert waits == ["get_response"]
