@@ -150,8 +150,9 @@ class HealthChecks:
     Daphne was stopped during a check (its healthcheck asks every two
     seconds), the loop could end first: the thread then waited for it
     forever, Python waits for its threads before exiting, and Daphne was
-    killed at the end of its grace period (exit 137, one stop in about ten).
-    Here nothing waits on the loop from a thread: a stop cancels the check.
+    killed at the end of its grace period (exit 137). Here nothing waits on
+    the loop from a thread: a stop cancels the check, and the sync checks'
+    own timeouts bound how long it waits for them.
     """
 
     def __init__(self, app):
