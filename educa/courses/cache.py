@@ -1,9 +1,10 @@
 """Cache keys and a cache that never takes the site down.
 
-Keys carry the ids of what they describe plus a version number. Editing a
-course bumps its version (and the catalogue's), so stale entries are simply
-never read again and expire on their own; no key pattern deletes are needed,
-and two courses can never share a key.
+Each entry is stored with the version number it was computed under, and
+read in the same round trip as the current version: editing a course bumps
+its version (and the catalogue's), so an entry of an older version reads as
+a miss and is computed again. No key pattern deletes are needed, entries
+expire on their own, and two courses can never share a key.
 
 Redis being unavailable must not break or slow down the site:
 
@@ -21,6 +22,7 @@ import contextlib
 import logging
 import threading
 import time
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
@@ -110,22 +112,40 @@ def guarded(operation, description):
     return result
 
 
+@dataclass(frozen=True)
+class VersionedKey:
+    """Where an entry is stored (``name``), and the version number it depends on."""
+
+    version_key: str
+    name: str
+
+
 def _course_version_key(course_id):
     return f"course:{course_id}:version"
 
 
-def _get_version(key):
-    def read():
-        version = cache.get(key)
-        if version is None:
-            cache.add(key, 1, timeout=None)
-            version = cache.get(key, 1)
-        return version
+def _first_version():
+    """A version number for a version key that is missing (never set, or evicted).
 
-    try:
-        return guarded(read, f"reading {key}")
-    except CacheUnavailable:
-        return None
+    Not 1: Redis evicts keys (``allkeys-lru``), and a version that started
+    again from a number it had before would make older entries stored under
+    that number current again. A clock in nanoseconds never repeats one.
+    """
+    return time.time_ns()
+
+
+def _read(key):
+    """(the current version, the entry's value if it was computed under it, else None): one round trip."""
+    found = cache.get_many([key.version_key, key.name])
+    version = found.get(key.version_key)
+    if version is None:
+        cache.add(key.version_key, _first_version(), timeout=None)
+        # another process may have added it first: theirs stands
+        return cache.get(key.version_key), None
+    entry = found.get(key.name)
+    if entry is not None and entry[0] == version:
+        return version, entry[1]
+    return version, None
 
 
 def _bump(key):
@@ -133,7 +153,7 @@ def _bump(key):
         try:
             cache.incr(key)
         except ValueError:  # the key does not exist yet (or was evicted)
-            cache.set(key, 2, timeout=None)
+            cache.set(key, _first_version(), timeout=None)
 
     try:
         guarded(bump, f"invalidating {key}")
@@ -142,31 +162,26 @@ def _bump(key):
 
 
 def catalogue_key(*parts):
-    """A key for catalogue data (subjects, course lists); None if the cache is down."""
-    version = _get_version(CATALOGUE_VERSION_KEY)
-    if version is None:
-        return None
-    return ":".join(["catalogue", f"v{version}", *map(str, parts)])
+    """The key of catalogue data (subjects, course lists): any course's change makes it stale."""
+    return VersionedKey(CATALOGUE_VERSION_KEY, ":".join(["catalogue", *map(str, parts)]))
 
 
 def course_key(course_id, *parts):
-    """A key for data of one course (e.g. a module's rendered contents)."""
-    version = _get_version(_course_version_key(course_id))
-    if version is None:
-        return None
-    return ":".join(["course", str(course_id), f"v{version}", *map(str, parts)])
+    """The key of data of one course (e.g. a module's rendered contents)."""
+    return VersionedKey(
+        _course_version_key(course_id), ":".join(["course", str(course_id), *map(str, parts)])
+    )
 
 
 def permissions_key(user_id, *parts):
-    """A key for something a user's permissions decide (None if the cache is down).
+    """The key of something a user's permissions decide.
 
     One version covers every user: permissions change rarely, and a change of
     a group's permissions reaches all its members at once.
     """
-    version = _get_version(PERMISSIONS_VERSION_KEY)
-    if version is None:
-        return None
-    return ":".join(["permissions", f"v{version}", "user", str(user_id), *map(str, parts)])
+    return VersionedKey(
+        PERMISSIONS_VERSION_KEY, ":".join(["permissions", "user", str(user_id), *map(str, parts)])
+    )
 
 
 def invalidate_permissions():
@@ -184,25 +199,25 @@ def invalidate_course(course_id):
 
 
 def get_or_compute(key, compute, timeout=None):
-    """Return the cached value for ``key``, computing and storing it on a miss.
+    """Return the value cached under ``key`` (a VersionedKey), computing and storing it on a miss.
 
-    With ``key`` None (cache down) or any cache error, the value is computed
-    and returned uncached. A computed None is not stored: it would read back
-    as a miss anyway, and keys built from request input (an unknown course's
-    slug) would otherwise fill the cache with useless entries.
+    On any cache error the value is computed and returned uncached. The
+    entry is stored with the version read before computing: if the data
+    changes meanwhile, the version moves on and the entry is already stale.
+    A computed None is not stored: it would read back as a miss anyway, and
+    keys built from request input (an unknown course's slug) would otherwise
+    fill the cache with useless entries.
     """
     if timeout is None:
         timeout = settings.CACHE_TTL
-    if key is None:
-        return compute()
     try:
-        value = guarded(lambda: cache.get(key), f"reading {key}")
+        version, value = guarded(lambda: _read(key), f"reading {key.name}")
     except CacheUnavailable:
         return compute()
     if value is None:
         value = compute()
-        if value is None:
-            return None
+        if value is None or version is None:
+            return value
         with contextlib.suppress(CacheUnavailable):
-            guarded(lambda: cache.set(key, value, timeout), f"writing {key}")
+            guarded(lambda: cache.set(key.name, (version, value), timeout), f"writing {key.name}")
     return value

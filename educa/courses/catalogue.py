@@ -4,9 +4,10 @@ Querysets with aggregates name their ordering explicitly: Django drops a
 model's Meta.ordering from GROUP BY queries.
 
 Each function returns plain lists (not lazy querysets) so what is cached is
-the result, and each key names exactly what it holds: the catalogue's version
-for lists spanning courses, the course's own id and version for anything
-inside one course. ``courses.signals`` bumps the versions on every edit.
+the result, and each key names exactly what it holds and the version it
+depends on: the catalogue's for lists spanning courses, the course's own for
+anything inside one course. ``courses.signals`` bumps the versions on every
+edit.
 """
 
 import math

@@ -5,8 +5,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from courses.cache import catalogue_key, course_key
-from courses.catalogue import module_contents
+from courses.cache import _course_version_key, catalogue_key, course_key
+from courses.catalogue import course_modules, module_contents
 from courses.models import Content, Course, Module, Subject, Text
 from tests.conftest import TEST_PASSWORD
 
@@ -102,7 +102,7 @@ def test_unknown_course_addresses_leave_nothing_in_the_cache(client, catalogue):
 
     assert client.get("/course/no-such-course/").status_code == 404
 
-    assert not cache.has_key(catalogue_key("course", "slug", "no-such-course"))
+    assert not cache.has_key(catalogue_key("course", "slug", "no-such-course").name)
 
 
 def test_anonymous_visitor_is_invited_to_register_or_sign_in(client, catalogue):
@@ -255,6 +255,70 @@ def test_editing_an_item_refreshes_the_cached_contents(catalogue):
     text.save()
 
     assert "new words" in module_contents(module)[0]["html"]
+
+
+def test_a_cached_read_is_one_round_trip_to_the_cache(catalogue, monkeypatch):
+    # The version and the entry come back together: a signed-in page reads
+    # three entries, and each read used to be two trips to Redis.
+    from django.core.cache import cache
+
+    algebra = catalogue["algebra"]
+    Module.objects.create(course=algebra, title="Vectors")
+    filled = course_modules(algebra)
+    trips = CacheTrips()
+    for name in ("get", "get_many", "add", "set", "has_key"):
+        monkeypatch.setattr(cache, name, trips.watch(name, getattr(cache, name)))
+
+    with CaptureQueriesContext(connection) as queries:
+        again = course_modules(algebra)
+
+    assert [module.title for module in again] == [module.title for module in filled] == ["Vectors"]
+    assert trips.calls == ["get_many"]
+    assert len(queries) == 0
+
+
+class CacheTrips:
+    """The cache methods a test calls, each outermost call noted once.
+
+    Django's local-memory cache answers get_many with one get per key, where
+    Redis answers it with one command: only the outermost call is a trip.
+    """
+
+    def __init__(self):
+        self.calls = []
+        self.depth = 0
+
+    def watch(self, name, method):
+        def call(*args, **kwargs):
+            if not self.depth:
+                self.calls.append(name)
+            self.depth += 1
+            try:
+                return method(*args, **kwargs)
+            finally:
+                self.depth -= 1
+
+        return call
+
+
+def test_a_version_evicted_from_the_cache_brings_back_no_older_entry(catalogue):
+    # Redis evicts the least recently used keys, a version's too, while
+    # entries stored under earlier versions of the course may still be there:
+    # a version started again from a number it had before would make them
+    # current again.
+    from django.core.cache import cache
+
+    algebra = catalogue["algebra"]
+    module = Module.objects.create(course=algebra, title="First title")
+    cache.delete(_course_version_key(algebra.pk))
+    assert [module.title for module in course_modules(algebra)] == ["First title"]
+    module.title = "Second title"
+    module.save()
+    assert [module.title for module in course_modules(algebra)] == ["Second title"]
+
+    cache.delete(_course_version_key(algebra.pk))
+
+    assert [module.title for module in course_modules(algebra)] == ["Second title"]
 
 
 def test_without_a_cache_the_subjects_are_read_once_per_page(client, catalogue, settings):

@@ -156,7 +156,8 @@ def test_the_module_contents_are_cached(client, student, course):
 
     assert len(second) < len(first)
     key = module_contents_key(course.modules.first())
-    assert "Models text" in cache.get(key)[0]["html"]
+    _, contents = cache.get(key.name)
+    assert "Models text" in contents[0]["html"]
 
 
 def test_rendering_a_module_costs_the_same_queries_however_many_contents(course):
