@@ -1,6 +1,6 @@
 """Cache invalidation: whatever an instructor edits is visible on the next request.
 
-Cached pages are keyed by version numbers (see ``courses.cache``). Every write
+Cached entries carry version numbers (see ``courses.cache``). Every write
 that changes what a course shows bumps that course's version, and with it the
 catalogue's.
 
