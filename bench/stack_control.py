@@ -158,11 +158,17 @@ def flush_cache(stack):
 def cached_entries(stack):
     """How many cached values (not version counters) Redis' cache database holds.
 
-    Keys look like ``educa:1:catalogue:v3:courses:all`` or
-    ``educa:1:course:7:v1:modules``; the version counters themselves
-    (``...:catalogue:version``) do not match ``:v<digit>``.
+    Keys look like ``educa:1:catalogue:courses:all`` or
+    ``educa:1:course:7:modules`` (``courses.cache``); the version counters
+    are those ending in ``:version``. Other users of the database (the API's
+    throttles, for one) are not counted.
     """
-    return len(_redis_cli(stack, "--scan", "--pattern", "*:v[0-9]*").split())
+    keys = _redis_cli(stack, "--scan", "--pattern", "educa:*").split()
+    return sum(
+        key.split(":")[2] in ("catalogue", "course", "permissions") and not key.endswith(":version")
+        for key in keys
+        if key.count(":") >= 3
+    )
 
 
 EXTRA_COURSES = """
