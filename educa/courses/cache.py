@@ -129,7 +129,8 @@ def _first_version():
 
     Not 1: Redis evicts keys (``allkeys-lru``), and a version that started
     again from a number it had before would make older entries stored under
-    that number current again. A clock in nanoseconds never repeats one.
+    that number current again. The clock in nanoseconds is past every number
+    an earlier start and its bumps (one per edit) can have reached.
     """
     return time.time_ns()
 
