@@ -47,7 +47,7 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q
 
-from . import sockets
+from . import rooms, sockets
 from .models import Message
 from .permissions import chat_course_for, may_chat
 
@@ -77,8 +77,6 @@ KEY_TAKEN = "That key belongs to a message in another room; send this one with a
 # What a client may use as a message's key: enough for a random token, and
 # nothing that needs escaping anywhere.
 KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
-# The keys of a message frame, in the order they are sent.
-FRAME_KEYS = ("id", "user", "message", "datetime", "key")
 # How far before the newest message a client has its catch-up reaches back:
 # far longer than a message takes from its insert to its broadcast, even on a
 # loaded server, and short enough that a reconnect costs a few frames.
@@ -197,6 +195,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
     group = None
     user_group = None
     registry = None
+    rooms = None
+    # broadcasts that came while connect() was still running (deliver())
+    held = None
     refresher = None
     bucket = None
     closed = False
@@ -211,18 +212,20 @@ class ChatConsumer(AsyncWebsocketConsumer):
             # refresher left running would keep a dead socket counted.
             if self.refresher is not None:
                 self.refresher.cancel()
+            # also when connect() failed after joining, and no disconnect came
+            if self.rooms is not None:
+                self.rooms.leave(self.group, self)
 
     async def dispatch(self, message):
         """Channels' own dispatch, without its thread round trip before every handler.
 
         channels closes stale database connections before each message it
         dispatches, with a ``sync_to_async`` call: a hop into the one thread
-        that runs Django's sync code, and back. Every broadcast is such a
-        message on every member's socket, so one message to a room of 500 made
-        500 hops in a row in each Daphne process, and the last member waited
-        for all of them. Here every database access already goes through
-        ``database_sync_to_async``, which closes stale connections in its own
-        hop, so the extra one is skipped.
+        that runs Django's sync code, and back, for every frame a client
+        sends and every event of the user's group. Here every database access
+        already goes through ``database_sync_to_async``, which closes stale
+        connections in its own hop, so the extra one is skipped. (The room's
+        broadcasts do not come this way at all: chat.rooms.)
         """
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
@@ -257,21 +260,30 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.session = session_digest(session.session_key if session is not None else None)
         self.group = group_name(self.course.pk)
         self.user_group = user_group_name(self.user.pk)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        # Broadcasts to the room are held until the socket is accepted and
+        # has what it missed, then sent in the order they came (deliver()).
+        self.held = []
+        self.rooms = rooms.rooms_for(self.channel_layer)
+        await self.rooms.join(self.group, self)
         await self.channel_layer.group_add(self.user_group, self.channel_name)
         await self.accept()
         after = after_id(self.scope)
         if after is not None:
-            # Read after joining the room's group: a message stored from now
-            # on is broadcast to this socket too (handled once connect() is
-            # done), so none falls between the two; one stored meanwhile may
-            # come both ways, and the client drops the copy by its id.
+            # Read after joining the room: a message stored from now on is
+            # broadcast to this socket too, so none falls between the two;
+            # one stored meanwhile may come both ways, and the client drops
+            # the copy by its id.
             for frame in await self.missed_messages(after):
                 await self.send(text_data=json.dumps(frame))
+        while self.held:
+            await self.send(text_data=self.held.pop(0))
+        self.held = None
 
     async def disconnect(self, code):
-        if self.group is not None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        if self.rooms is not None:
+            closing = self.rooms.leave(self.group, self)
+            if closing is not None:
+                await closing
         if self.user_group is not None:
             await self.channel_layer.group_discard(self.user_group, self.channel_name)
         if self.registry is not None:
@@ -388,14 +400,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
         newest = room.filter(missed).select_related("user").order_by("-pk")[: settings.CHAT_HISTORY_LENGTH]
         return [message_frame(message) for message in reversed(list(newest))]
 
-    async def chat_message(self, event):
-        """A message broadcast to the room: pass it on to this client."""
+    async def deliver(self, text):
+        """A message broadcast to the room (its frame's JSON text): pass it on to this client.
+
+        Called by the room (chat.rooms), not through the channel layer.
+        """
         if self.closed:
             return
-        # event.get: during a rolling deploy, processes still on the previous
-        # version broadcast messages without a key.
-        payload = {key: event.get(key) for key in FRAME_KEYS}
-        await self.send(text_data=json.dumps(payload))
+        if self.held is not None:
+            self.held.append(text)
+            return
+        await self.send(text_data=text)
 
     async def chat_membership(self, event):
         """The user left some courses (``courses``: their ids, None for all): still in this one?"""

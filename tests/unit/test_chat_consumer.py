@@ -16,6 +16,7 @@ from django.db import DatabaseError
 from chat import signals
 from chat.consumers import BAD_KEY, KEY_TAKEN, NOT_A_MEMBER, TOO_FAST, ChatConsumer, message_frame
 from chat.models import Message
+from chat.rooms import rooms_for
 from chat.sockets import LocalSockets
 from tests.support.consumers import communicator_for, joined, site_communicator
 from tests.support.settings import load_prod
@@ -245,13 +246,16 @@ async def test_an_empty_message_is_ignored(course, student):
 async def test_leaving_the_room_stops_delivery(course, student, classmate):
     ana = await joined(student, course.pk)
     bob = await joined(classmate, course.pk)
-    layer = get_channel_layer()
-    assert len(layer.groups[f"chat_{course.pk}"]) == 2
+    room = rooms_for(get_channel_layer())
+    assert len(room.members(f"chat_{course.pk}")) == 2
 
     await bob.disconnect()
+    await ana.send_json_to({"message": "only ana is here"})
 
-    assert len(layer.groups.get(f"chat_{course.pk}", {})) == 1
+    assert (await ana.receive_json_from())["message"] == "only ana is here"
+    assert len(room.members(f"chat_{course.pk}")) == 1
     await ana.disconnect()
+    assert room.members(f"chat_{course.pk}") == []
 
 
 # The production entry point: session cookie, Origin check and routing together.
