@@ -163,6 +163,9 @@ class DeliveryLedger:
         self.arrivals = Counter()
         self.received = set()
         self.latencies = []
+        # per message: its first and its last arrival at another member
+        self.first_arrival = {}
+        self.last_arrival = {}
         self.duplicates = 0
         self.misrouted = 0
         self.errors = []
@@ -191,6 +194,20 @@ class DeliveryLedger:
         self.arrivals[key] += 1
         if receiver != key[0]:
             self.latencies.append(at - self.sent_at[key])
+            self.first_arrival.setdefault(key, at)
+            self.last_arrival[key] = at
+
+    def first_and_last(self):
+        """Per message, the latency to its first and to its last other member (seconds), in two lists.
+
+        The first is the path every copy shares (the sender's frame to Daphne,
+        the insert, Redis, back out); the last adds handing the copies out.
+        """
+        keys = [key for key in self.sent_at if key in self.first_arrival]
+        return (
+            [self.first_arrival[key] - self.sent_at[key] for key in keys],
+            [self.last_arrival[key] - self.sent_at[key] for key in keys],
+        )
 
     @property
     def expected(self):
