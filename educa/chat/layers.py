@@ -6,7 +6,7 @@ member and every Daphne process takes its members' copies out one command at
 a time, so in a room of 500 the last member got a message hundreds of
 milliseconds after the first. With Pub/Sub, Redis sends the message once to
 each Daphne process that has a member in the room, and the process hands it
-to its members in memory.
+to its members in memory (chat.rooms).
 
 What Pub/Sub gives up is buffering: a process that is not connected to Redis
 when a message is published never gets it. The chat does not depend on it:
