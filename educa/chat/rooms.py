@@ -56,11 +56,16 @@ class Room:
 
     async def _hand_out(self):
         while True:
-            message = await self.layer.receive(self.channel)
-            if message.get("type") == MESSAGE_TYPE:
-                await self._deliver(frame_text(message))
-            else:
-                await self._forward(message)
+            try:
+                message = await self.layer.receive(self.channel)
+                if message.get("type") == MESSAGE_TYPE:
+                    await self._deliver(frame_text(message))
+                else:
+                    await self._forward(message)
+            except Exception:
+                # One message that cannot be read or encoded must not end the
+                # room for everybody in this process: log it, take the next.
+                logger.exception("could not hand out a message of %s", self.group)
 
     async def _deliver(self, text):
         # a copy: a member may leave while its frame is being sent

@@ -81,6 +81,17 @@ async def test_a_socket_that_fails_costs_the_others_nothing():
     assert len(first.texts) == 2
 
 
+async def test_a_message_that_cannot_be_encoded_is_skipped_and_the_next_one_delivered():
+    layer, member = InMemoryChannelLayer(), Member()
+    await Rooms(layer).join("chat_1", member)
+
+    await layer.group_send("chat_1", {"type": "chat.message", "id": 1, "message": b"not text"})
+    await layer.group_send("chat_1", {"type": "chat.message", "id": 2, "message": "text"})
+
+    await until(lambda: member.texts)
+    assert [json.loads(text)["id"] for text in member.texts] == [2]
+
+
 async def test_other_events_sent_to_the_room_go_to_each_members_own_channel():
     layer = InMemoryChannelLayer()
     members = [Member(channel_name=await layer.new_channel()) for _ in range(2)]
