@@ -492,6 +492,7 @@ async def traffic_phase(room, rate, args, label):
     after = await probe_stack(room["project"])
     room["current"]["ledger"] = None
     sent = len(ledger.sent_at)
+    first_member, last_member = ledger.first_and_last()
     return {
         "tag": tag,
         "rate_per_room": rate,
@@ -507,8 +508,8 @@ async def traffic_phase(room, rate, args, label):
         "misrouted": ledger.misrouted,
         "errors": ledger.errors[:20],
         "latency_ms": latency_summary(ledger.latencies),
-        "first_member_ms": latency_summary(ledger.first_and_last()[0]),
-        "last_member_ms": latency_summary(ledger.first_and_last()[1]),
+        "first_member_ms": latency_summary(first_member),
+        "last_member_ms": latency_summary(last_member),
         "send_lag_ms": latency_summary(lags),
         "wait_after_last_send_s": round(settled, 2),
         "cpu_percent_of_one_core": cpu_by_service(before, after, reading["seconds"]),
