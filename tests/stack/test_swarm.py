@@ -207,10 +207,13 @@ def test_the_stack_serves_with_two_web_and_two_daphne_tasks(swarm_stack, student
 def test_scaling_web_out_and_back_loses_no_request(swarm_stack, students):
     with Traffic(swarm_stack) as traffic:
         for replicas in (3, 2):
-            docker(
-                "service", "scale", "--detach=false", f"{swarm_stack.service('web')}={replicas}", timeout=300
-            )
-            assert swarm_stack.replicas("web").strip() == f"{replicas}/{replicas}"
+            docker("service", "scale", "--detach", f"{swarm_stack.service('web')}={replicas}")
+            # healthy tasks, and no more containers: a task scaled away has drained and exited
+            wait_until(
+                lambda replicas=replicas: swarm_stack.replicas("web").strip() == f"{replicas}/{replicas}"
+                and len(swarm_stack.containers_of("web")) == replicas,
+                300, f"web at {replicas} healthy tasks", pause=1,
+            )  # fmt: skip
             time.sleep(3)
     traffic.check()
 
