@@ -1,7 +1,6 @@
 """Fixtures shared by every test layer, and the order the layers run in."""
 
 import os
-import time
 
 import pytest
 
@@ -25,6 +24,11 @@ def pytest_collection_modifyitems(config, items):
     that exist at that moment (moby/moby#45144), the shared stack's among
     them. Every test must belong to exactly one layer, so that ``-m <layer>``
     never leaves one out.
+
+    bin/test runs two processes (pytest-xdist), each handed whole modules in
+    this order (``--dist loadfile --no-loadscope-reorder``), so each process
+    keeps it; the swarm test waits until the other process has taken its
+    stacks down (tests/support/swarm.py).
     """
     unassigned = [item.nodeid for item in items if _layer(item) is None]
     if unassigned:
@@ -36,6 +40,10 @@ def pytest_collection_modifyitems(config, items):
         return (item.get_closest_marker("swarm") is not None, layer, disrupts)
 
     items.sort(key=rank)
+    # the layer travels with each report, to the process that sums the times
+    # (with pytest-xdist the tests run in workers, the summary in the controller)
+    for item in items:
+        item.user_properties.append(("layer", _layer(item)))
 
 
 def _layer(item):
@@ -45,21 +53,17 @@ def _layer(item):
 _layer_seconds = {}
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_protocol(item, nextitem):
-    """Time each test with its setup and teardown, so a stack's boot counts in its layer."""
-    started = time.monotonic()
-    try:
-        return (yield)
-    finally:
-        layer = _layer(item)
-        _layer_seconds[layer] = _layer_seconds.get(layer, 0.0) + time.monotonic() - started
+def pytest_runtest_logreport(report):
+    """Add each test's setup, call and teardown to its layer, so a stack's boot counts in its layer."""
+    layer = dict(report.user_properties).get("layer")
+    if layer:
+        _layer_seconds[layer] = _layer_seconds.get(layer, 0.0) + report.duration
 
 
 def pytest_terminal_summary(terminalreporter):
     if not _layer_seconds:
         return
-    terminalreporter.section("time per layer")
+    terminalreporter.section("time per layer (summed over the test processes)")
     for layer in LAYERS:
         if layer in _layer_seconds:
             seconds = _layer_seconds[layer]

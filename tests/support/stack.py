@@ -30,7 +30,7 @@ import pytest
 from .chat import open_socket
 from .prerequisites import stack_problem
 from .site import SiteClient
-from .system import REPO, free_port, wait_until
+from .system import REPO, free_port, one_at_a_time, wait_until
 
 BOOT_TIMEOUT = 600
 PROJECT_PREFIX = "educa-test-"
@@ -347,11 +347,11 @@ def boot_stack(
         context=str(checkout),
         compose_file_name=list(compose_files),
         env_file=str(env_file),
-        build=True,
         wait=True,
     )
     # DockerCompose has no project-name option: COMPOSE_PROJECT_NAME in the env
     # file names the project, and every later command passes it explicitly.
+    build_images([*compose.compose_command_property, "build"], checkout)
     started = time.monotonic()
     try:
         compose.start()
@@ -364,6 +364,14 @@ def boot_stack(
         raise
     print(f"\nstack {project} ready in {time.monotonic() - started:.1f}s on {stack.base_url}")
     return stack
+
+
+def build_images(command, checkout):
+    """Run ``command`` (a ``docker compose ... build``) in ``checkout``, one test process at a time."""
+    with one_at_a_time("educa-test-images"):
+        result = subprocess.run(command, cwd=checkout, capture_output=True, text=True, timeout=1800)
+    if result.returncode != 0:
+        raise AssertionError(f"building the images failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
 
 
 # --- Leftovers of runs that were killed ------------------------------------------

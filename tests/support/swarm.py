@@ -17,6 +17,7 @@ container with ``docker exec``.
 
 import json
 import os
+import re
 import shlex
 import subprocess
 import time
@@ -26,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from .prerequisites import stack_problem
-from .stack import BOOT_TIMEOUT, PROJECT_LABEL, PROJECT_PREFIX, Stack, make_env, project_name
+from .stack import BOOT_TIMEOUT, PROJECT_LABEL, PROJECT_PREFIX, Stack, build_images, make_env, project_name
 from .system import REPO, wait_until
 
 STACK_LABEL = "com.docker.stack.namespace"
@@ -172,7 +173,14 @@ class SingleNodeSwarm:
     def join(self):
         state = swarm_state()
         if state == "inactive":
-            others = networks_of_others()
+            if sibling_networks():
+                # the other processes of this run (pytest-xdist) finish their
+                # last modules and take their stacks down; then the swarm may come
+                waited = wait_until(
+                    lambda: not sibling_networks(), 1800, "the other test processes' stacks gone", pause=5
+                )
+                print(f"\nwaited {waited:.0f}s for the other test processes' stacks to go")
+            others = [name for name, _ in networks_of_others()]
             if others:
                 pytest.fail(
                     "the swarm test makes this engine a swarm and leaves it again, and a Docker "
@@ -203,31 +211,51 @@ class SingleNodeSwarm:
 
 
 def networks_of_others():
-    """User-defined bridge networks with containers on them that are not this test run's."""
+    """User-defined bridge networks with containers on them that are not this process's.
+
+    Each as (name, process id of the test run that made it, or None).
+    """
     ours = f"{PROJECT_PREFIX}{os.getpid()}-"
+    owner = re.compile(rf"^{re.escape(PROJECT_PREFIX)}(\d+)-")
     names = docker("network", "ls", "--filter", "driver=bridge", "--format", "{{.Name}}").stdout.split()
     others = []
     for name in names:
         if name in ("bridge", SingleNodeSwarm.BRIDGE):
             continue
-        network = json.loads(docker("network", "inspect", name).stdout)[0]
+        inspected = docker("network", "inspect", name, check=False)
+        if inspected.returncode != 0:
+            continue  # removed meanwhile
+        network = json.loads(inspected.stdout)[0]
         project = (network.get("Labels") or {}).get(PROJECT_LABEL, "")
         if network.get("Containers") and not project.startswith(ours):
-            others.append(name)
+            found = owner.match(project)
+            others.append((name, int(found[1]) if found else None))
     return others
 
 
-def build_images(workdir, project):
+def sibling_networks():
+    return [name for name, pid in networks_of_others() if same_run(pid)]
+
+
+def same_run(pid):
+    """Whether ``pid`` is another worker of this pytest-xdist run (they share a parent)."""
+    if pid is None or "PYTEST_XDIST_WORKER" not in os.environ:
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    # the fields after the command's closing parenthesis: state, parent id, ...
+    return int(stat.rsplit(")", 1)[1].split()[1]) == os.getppid()
+
+
+def build_swarm_images(workdir, project):
     """Build the stack's images as the compose stack does (cached after the first stack test)."""
     env_file, _ = make_env(workdir, project)
-    result = subprocess.run(
+    build_images(
         ["docker", "compose", "--env-file", str(env_file), "-f", str(REPO / "docker-compose.yml"), "build"],
-        capture_output=True,
-        text=True,
-        timeout=1800,
+        REPO,
     )
-    if result.returncode != 0:
-        raise AssertionError(f"building the images failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
 
 
 def deploy_swarm_stack(workdir, **overrides):
@@ -236,7 +264,7 @@ def deploy_swarm_stack(workdir, **overrides):
     if problem:
         pytest.fail(problem, pytrace=False)
     name = project_name()
-    build_images(workdir, name)
+    build_swarm_images(workdir, name)
     env_file, values = make_env(
         workdir,
         name,

@@ -1,7 +1,9 @@
 """Small facts and tools every layer uses."""
 
+import fcntl
 import socket
 import subprocess
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +18,22 @@ def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@contextmanager
+def one_at_a_time(name):
+    """Hold a lock file named ``name`` (in the temporary directory) for the block.
+
+    For what the parallel processes of a test run share on this machine, such
+    as the images ``docker compose build`` makes: the first process builds
+    them while the others wait, then find them built.
+    """
+    with open(Path(tempfile.gettempdir()) / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def wait_until(condition, timeout, what, pause=0.5):
@@ -61,11 +79,12 @@ def resolving(name, address="127.0.0.1"):
 
 def build_test_image(tag, directory):
     """Build a test peer's image from ``directory`` (cached by Docker after the first time)."""
-    result = subprocess.run(
-        ["docker", "build", "-q", "-t", tag, str(directory)],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    with one_at_a_time("educa-test-images"):
+        result = subprocess.run(
+            ["docker", "build", "-q", "-t", tag, str(directory)],
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
     if result.returncode != 0:
         raise AssertionError(f"building {tag} failed:\n{result.stdout}\n{result.stderr}")
