@@ -174,6 +174,12 @@ def parse_args(argv=None):
         help="connect to NGINX's published port on localhost (through Docker's proxy), "
         "not to NGINX's own address on the stack's network",
     )
+    parser.add_argument(
+        "--healthcheck-interval",
+        metavar="DURATION",
+        help="run every healthcheck this often (e.g. 30s) instead of as shipped (1 to 5 s), "
+        "to see what the checks' processes cost the latency",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.rooms, args.room_size, args.big_room, args.duration = 2, 20, 40, 5
@@ -763,7 +769,9 @@ def run(args, results):
     log(f"booting the production stack with {args.daphne} Daphne replica(s)")
     # Every socket is a request in progress from one address, the generator's.
     with stack_control.benchmark_stack(
-        DAPHNE_REPLICAS=args.daphne, **stack_control.ONE_ADDRESS_MANY_CLIENTS
+        healthcheck_interval=args.healthcheck_interval,
+        DAPHNE_REPLICAS=args.daphne,
+        **stack_control.ONE_ADDRESS_MANY_CLIENTS,
     ) as stack:
         results["machine"]["other_containers"] = stack_control.other_containers(stack.project)
         if results["machine"]["other_containers"]:
