@@ -99,6 +99,26 @@ def restore(stack, *options, check=True):
     return result, time.monotonic() - started
 
 
+def wait_until_backup_healthy(stack):
+    """Wait for the backup service to be healthy again after the bucket came back; the seconds waited.
+
+    An archive-push that began while the bucket was away may still wait out
+    its own timeouts (its failure took about two minutes), and after three
+    failures in a row PostgreSQL waits up to a minute before the next round:
+    catching up can take that long, though it took about 10 s in most runs.
+    """
+
+    def healthy():
+        state, reason = stack.health("backup")
+        assert state == "healthy", f"{state}: {reason.strip()}"
+        return True
+
+    try:
+        return wait_until(healthy, 240, "backup healthy again", pause=2)
+    except AssertionError as error:
+        raise AssertionError(f"{error}\n{stack.logs('backup', 'db', tail=60)}") from None
+
+
 def test_the_storages_keys_are_in_no_docker_inspect_and_readable_by_postgres_alone(drilled_stack):
     stack, storage = drilled_stack, drilled_stack.storage
     assert inspect_leaks(stack, {"BACKUP_S3_KEY": storage.key, "BACKUP_S3_KEY_SECRET": storage.secret}) == []
@@ -211,23 +231,40 @@ def test_a_bucket_out_of_reach_shows_in_compose_ps_and_gets_every_segment_later(
     finally:
         storage.reconnect()
 
-    # An archive-push that began while the bucket was away may still wait out
-    # its own timeouts (its failure above took about two minutes), and after
-    # three failures in a row PostgreSQL waits up to a minute before the next
-    # round: catching up can take that long, though it took about 10 s in
-    # most runs.
-    def healthy():
-        state, reason = stack.health("backup")
-        assert state == "healthy", f"{state}: {reason.strip()}"
-        return True
-
-    try:
-        waited = wait_until(healthy, 240, "backup healthy again", pause=2)
-    except AssertionError as error:
-        raise AssertionError(f"{error}\n{stack.logs('backup', 'db', tail=60)}") from None
+    waited = wait_until_backup_healthy(stack)
     print(f"archiving caught up {waited:.0f} s after the bucket came back")
     archived = storage.object_keys("educa/pgbackrest/archive/")
     assert any(key.rsplit("/", 1)[-1].startswith(segment) for key in archived), (segment, archived[-5:])
+
+
+def test_a_bucket_that_stops_answering_fails_the_media_snapshot_instead_of_hanging_it(drilled_stack):
+    """The storage frozen: connections are accepted and never answered, the silence of a provider
+    that hangs or a route that drops packets. rclone gives up on such a request after its
+    timeouts (educa-backup) and the snapshot's failure is recorded for the healthcheck, where
+    by default it would wait five minutes of silence per try, ten tries, while every snapshot
+    scheduled meanwhile was skipped and nothing said so."""
+    stack, storage = drilled_stack, drilled_stack.storage
+    record = "/tmp/educa-backup-failures/media-snapshot"
+    since = float(stack.exec("backup", "date", "+%s").stdout)
+    storage.stop_answering()
+    try:
+
+        def snapshot_failure_recorded():
+            # %Y: when the record was written, in the container's own clock
+            found = stack.exec("backup", "sh", "-c", f"stat -c %Y {record} && cat {record}", check=False)
+            written, _, text = found.stdout.partition("\n")
+            return (
+                found.returncode == 0
+                and float(written) >= since
+                and text.startswith("the last media snapshot failed: rclone")
+            )
+
+        waited = wait_until(snapshot_failure_recorded, 150, "the media snapshot's failure recorded", pause=2)
+        print(f"\nthe frozen bucket failed a media snapshot {waited:.0f} s after it stopped answering")
+    finally:
+        storage.answer_again()
+
+    wait_until_backup_healthy(stack)
 
 
 def test_a_restore_that_cannot_be_done_stops_and_changes_nothing(drilled_stack):

@@ -128,6 +128,14 @@ class ObjectStorage:
             ["docker", "network", "connect", "--alias", HOST, self.network, self.name], check=True, timeout=60
         )
 
+    def stop_answering(self):
+        """Freeze the storage: connections are still accepted (by the kernel) but nothing is ever
+        answered, as a provider that hangs or a route that drops packets silently would do."""
+        subprocess.run(["docker", "pause", self.name], check=True, capture_output=True, timeout=60)
+
+    def answer_again(self):
+        subprocess.run(["docker", "unpause", self.name], check=True, capture_output=True, timeout=60)
+
     def logs(self):
         result = subprocess.run(["docker", "logs", "--tail", "40", self.name], capture_output=True, text=True)
         return result.stdout + result.stderr
