@@ -197,3 +197,27 @@ def _integration_prerequisites_for_marked_tests(request):
 def stack(educa_stack):
     """The production stack of tests.support.plugin, booted on first use."""
     return educa_stack
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _the_shared_stack_runs_only_for_modules_using_it(request):
+    """Freeze the shared stack (Stack.pause) for a module none of whose tests use it.
+
+    Most stack modules boot stacks of their own, and with two test processes
+    up to four stacks ran at once; the idle ones' healthchecks alone kept
+    both cores busy. Autouse fixtures are set up first within their scope,
+    so the stack is frozen before a module's own stack boots.
+    """
+    from tests.support.plugin import booted
+
+    shared = booted.get("educa_stack")
+    if shared is None:
+        return
+    module = request.module
+    if any(
+        getattr(item, "module", None) is module and "educa_stack" in item.fixturenames
+        for item in request.session.items
+    ):
+        shared.resume()
+    else:
+        shared.pause()

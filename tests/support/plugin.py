@@ -57,6 +57,11 @@ def educa_stack_settings():
     return {}
 
 
+# The session's stack once booted, for code that must not boot it (educa's own
+# conftest freezes it while a module does not use it).
+booted = {}
+
+
 @pytest.fixture(scope="session")
 def educa_stack(request, tmp_path_factory, educa_stack_settings):
     """The production stack, booted once for the session and removed at its end."""
@@ -64,5 +69,7 @@ def educa_stack(request, tmp_path_factory, educa_stack_settings):
     if not (checkout / "docker-compose.yml").is_file():
         pytest.fail(f"--educa-checkout {checkout} has no docker-compose.yml", pytrace=False)
     running = boot_stack(tmp_path_factory.mktemp("educa-stack"), checkout=checkout, **educa_stack_settings)
+    booted["educa_stack"] = running
     yield running
+    booted.pop("educa_stack", None)
     running.remove()
