@@ -40,10 +40,16 @@ def pytest_collection_modifyitems(config, items):
         return (item.get_closest_marker("swarm") is not None, layer, disrupts)
 
     items.sort(key=rank)
+    config.stash[_FILES_USING_THE_SHARED_STACK] = {
+        item.path for item in items if "educa_stack" in item.fixturenames
+    }
     # the layer travels with each report, to the process that sums the times
     # (with pytest-xdist the tests run in workers, the summary in the controller)
     for item in items:
         item.user_properties.append(("layer", _layer(item)))
+
+
+_FILES_USING_THE_SHARED_STACK = pytest.StashKey[set]()
 
 
 def _layer(item):
@@ -199,25 +205,22 @@ def stack(educa_stack):
     return educa_stack
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _the_shared_stack_runs_only_for_modules_using_it(request):
-    """Freeze the shared stack (Stack.pause) for a module none of whose tests use it.
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Freeze the shared stack (Stack.pause) while a module none of whose tests use it runs.
 
     Most stack modules boot stacks of their own, and with two test processes
     up to four stacks ran at once; the idle ones' healthchecks alone kept
-    both cores busy. Autouse fixtures are set up first within their scope,
-    so the stack is frozen before a module's own stack boots.
+    both cores busy. This runs before any fixture of the test is set up, so
+    the stack is frozen before a module's own stack boots, and thawed before
+    a fixture of any scope uses it.
     """
     from tests.support.plugin import booted
 
     shared = booted.get("educa_stack")
     if shared is None:
         return
-    module = request.module
-    if any(
-        getattr(item, "module", None) is module and "educa_stack" in item.fixturenames
-        for item in request.session.items
-    ):
+    if item.path in item.config.stash[_FILES_USING_THE_SHARED_STACK]:
         shared.resume()
     else:
         shared.pause()

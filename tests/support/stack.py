@@ -217,17 +217,20 @@ class Stack:
             self.compose("pause")
             self.paused = True
 
-    def resume(self):
+    def resume(self, wait=True):
         """Thaw the stack frozen by ``pause()``, and wait until its healthchecks pass again.
 
         The engine calls a container unhealthy while its checks are stopped,
         until the next one passes, and Compose refuses to start a service
-        whose dependency is unhealthy.
+        whose dependency is unhealthy. ``wait=False`` only thaws it (before
+        its removal: after the swarm test its names no longer resolve).
         """
         if not self.paused:
             return
         self.compose("unpause")
         self.paused = False
+        if not wait:
+            return
 
         def healthy():
             running = [c for c in self.containers() if c["State"] == "running"]
@@ -237,7 +240,7 @@ class Stack:
 
     def remove(self):
         """Remove everything the stack made, volumes included."""
-        self.resume()
+        self.resume(wait=False)
         self.down("--volumes", "--remove-orphans", "--timeout", "5")
         remove_project(self.project)
 
