@@ -11,6 +11,10 @@ pytest_plugins = ["tests.support.plugin"]
 LAYERS = ("unit", "integration", "stack", "browser")
 
 
+# the test files whose tests use the shared stack (educa_stack), for pytest_runtest_setup
+_FILES_USING_THE_SHARED_STACK = pytest.StashKey[set]()
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
     """Run the layers in order: unit, integration, stack, browser.
@@ -47,9 +51,6 @@ def pytest_collection_modifyitems(config, items):
     # (with pytest-xdist the tests run in workers, the summary in the controller)
     for item in items:
         item.user_properties.append(("layer", _layer(item)))
-
-
-_FILES_USING_THE_SHARED_STACK = pytest.StashKey[set]()
 
 
 def _layer(item):

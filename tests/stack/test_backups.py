@@ -240,8 +240,8 @@ def test_a_bucket_out_of_reach_shows_in_compose_ps_and_gets_every_segment_later(
 def test_a_bucket_that_stops_answering_fails_the_media_snapshot_instead_of_hanging_it(drilled_stack):
     """The storage frozen: connections are accepted and never answered, the silence of a provider
     that hangs or a route that drops packets. rclone gives up on such a request after its
-    timeouts (educa-backup: about 80 s for a listing, up to about two minutes for a copy in
-    flight) and the snapshot's failure is recorded for the healthcheck, where by default it
+    timeouts (educa-backup: about 80 s for a listing; a copy under way first waits out its
+    30 s read timeout) and the snapshot's failure is recorded for the healthcheck, where by default it
     would wait five minutes of silence per try, ten tries, while every snapshot scheduled
     meanwhile was skipped and nothing said so."""
     stack, storage = drilled_stack, drilled_stack.storage

@@ -221,11 +221,10 @@ class Stack:
             return
         # Freezing is only a saving: the engine can fail to freeze a container
         # now and then ("unable to freeze"), having frozen others. Thaw those
-        # (resume) and leave the stack running.
+        # and leave the stack running.
         reason = (frozen.stderr.strip().splitlines() or ["?"])[-1]
         print(f"\n{self.project} could not be frozen ({reason}); it keeps running")
-        self.paused = True
-        self.resume()
+        self._thaw(wait=True)
 
     def resume(self, wait=True):
         """Thaw the stack frozen by ``pause()``, and wait until its healthchecks pass again.
@@ -235,9 +234,11 @@ class Stack:
         whose dependency is unhealthy. ``wait=False`` only thaws it (before
         its removal: after the swarm test its names no longer resolve).
         """
-        if not self.paused:
-            return
-        # check=False: after a failed freeze some containers were never paused
+        if self.paused:
+            self._thaw(wait)
+
+    def _thaw(self, wait):
+        # check=False: after a failed freeze some containers were never frozen
         self.compose("unpause", check=False)
         self.paused = False
         if not wait:
