@@ -130,8 +130,21 @@ class ObjectStorage:
 
     def stop_answering(self):
         """Freeze the storage: connections are still accepted (by the kernel) but nothing is ever
-        answered, as a provider that hangs or a route that drops packets silently would do."""
-        subprocess.run(["docker", "pause", self.name], check=True, capture_output=True, timeout=60)
+        answered, as a provider that hangs or a route that drops packets silently would do.
+
+        The engine's freezer fails now and then ("unable to freeze": a process
+        of the container changed state while it was being frozen); it is
+        tried again, and its error shown if it never succeeds.
+        """
+
+        def frozen():
+            result = subprocess.run(
+                ["docker", "pause", self.name], capture_output=True, text=True, timeout=60
+            )
+            assert result.returncode == 0, result.stderr.strip()
+            return True
+
+        wait_until(frozen, 30, f"{self.name} frozen", pause=1)
 
     def answer_again(self):
         subprocess.run(["docker", "unpause", self.name], check=True, capture_output=True, timeout=60)
